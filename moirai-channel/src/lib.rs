@@ -1,0 +1,1 @@
+//! Executor-agnostic async channels (work in progress).

@@ -1,0 +1,1 @@
+//! Moirai proc macros.
