@@ -1,1 +1,4 @@
 //! The Moirai runtime.
+mod error;
+pub mod topology;
+pub use error::{BuildError, JoinError};
