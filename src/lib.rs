@@ -1,2 +1,32 @@
-//! Moirai: a NUMA-aware work-stealing async runtime.
+//! # Moirai
+//!
+//! A work-stealing async runtime for the `futures` ecosystem, built for machines with many cores
+//! and several NUMA nodes: workers are grouped by node and steal from their own node before
+//! reaching across to other nodes, nearest first.
+//!
+//! ```
+//! #[moirai::main(worker_threads = 2)]
+//! async fn main() {
+//!     let handles: Vec<_> = (0..100u64).map(|i| moirai::spawn(async move { i * 2 })).collect();
+//!     let mut sum = 0;
+//!     for h in handles {
+//!         sum += h.await.unwrap();
+//!     }
+//!     assert_eq!(sum, 9900);
+//! }
+//! ```
+//!
+//! * Tasks: [`spawn`], [`spawn_on`] (a NUMA node hint), [`yield_now`], [`JoinHandle`]
+//!   (`abort`, `is_finished`; dropping it detaches the task).
+//! * Runtimes: [`Runtime`], [`Builder`], [`Handle`] (also a `futures::task::Spawn`), [`block_on`].
+//! * Where the work ran: [`Runtime::metrics`].
+//! * [`channel`]: executor-agnostic channels with `Stream`/`Sink`.
+
 pub use moirai_channel as channel;
+pub use moirai_macros::{main, test};
+pub use moirai_rt::topology;
+pub use moirai_rt::{
+    block_on, current_node, global_handle, spawn, spawn_on, yield_now, BuildError, Builder, Counters,
+    EnterGuard, Handle, JoinError, JoinHandle, NodeId, NodeMetrics, Runtime, RuntimeMetrics, TryCurrentError,
+    WorkerMetrics, YieldNow, WORKER_THREADS_ENV,
+};

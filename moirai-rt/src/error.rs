@@ -19,6 +19,8 @@ pub enum BuildError {
         /// What was wrong with it.
         reason: String,
     },
+    /// `MOIRAI_WORKER_THREADS` is set to something that is not a number.
+    InvalidWorkerThreadsEnv(String),
     /// The operating system refused to start a worker thread.
     ThreadSpawn(String),
 }
@@ -31,6 +33,9 @@ impl fmt::Display for BuildError {
             }
             BuildError::InvalidTopology { spec, reason } => {
                 write!(f, "invalid topology {spec:?}: {reason}")
+            }
+            BuildError::InvalidWorkerThreadsEnv(v) => {
+                write!(f, "MOIRAI_WORKER_THREADS={v:?} is not a positive whole number")
             }
             BuildError::ThreadSpawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
         }

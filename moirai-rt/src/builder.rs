@@ -1,0 +1,196 @@
+//! [`Builder`]: configures and starts a [`Runtime`].
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::{Arc, Condvar, Mutex};
+
+use crossbeam_deque::{Injector, Worker as Deque};
+use crossbeam_utils::CachePadded;
+
+use crate::error::BuildError;
+use crate::metrics::WorkerCounters;
+use crate::scheduler::idle::Idle;
+use crate::scheduler::placement::{assign_workers, victim_order, wake_order};
+use crate::scheduler::{worker, NodeShared, Shared, ThreadHook, WorkerShared};
+use crate::task::Registry;
+use crate::topology::Topology;
+use crate::Runtime;
+
+/// Environment variable giving the default number of workers.
+pub const WORKER_THREADS_ENV: &str = "MOIRAI_WORKER_THREADS";
+
+/// Configures a [`Runtime`]. Every setting is checked by [`build`](Self::build), which reports bad
+/// input as a [`BuildError`] rather than panicking.
+///
+/// ```
+/// use moirai_rt::{topology::Topology, Runtime};
+///
+/// let rt = Runtime::builder()
+///     .topology("2x2".parse::<Topology>()?)
+///     .thread_name("demo")
+///     .build()?;
+/// assert_eq!(rt.handle().num_workers(), 4);
+/// assert!(Runtime::builder().worker_threads(0).build().is_err());
+/// # Ok::<(), moirai_rt::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct Builder {
+    worker_threads: Option<usize>,
+    topology: Option<Topology>,
+    pin_workers: bool,
+    thread_name: String,
+    on_thread_start: Option<ThreadHook>,
+    on_thread_stop: Option<ThreadHook>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("worker_threads", &self.worker_threads)
+            .field("topology", &self.topology)
+            .field("pin_workers", &self.pin_workers)
+            .field("thread_name", &self.thread_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Builder {
+    /// Defaults: the detected topology (see [`Topology::detect`]), one worker per CPU of it
+    /// (or `MOIRAI_WORKER_THREADS`), no pinning, threads named `moirai-worker-N`.
+    pub fn new() -> Builder {
+        Builder {
+            worker_threads: None,
+            topology: None,
+            pin_workers: false,
+            thread_name: "moirai-worker".to_owned(),
+            on_thread_start: None,
+            on_thread_stop: None,
+        }
+    }
+
+    /// Number of worker threads, spread over the topology's nodes in proportion to their CPUs.
+    /// Zero is rejected by [`build`](Self::build).
+    pub fn worker_threads(mut self, n: usize) -> Self {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// The topology to lay the workers out on, instead of the detected one.
+    pub fn topology(mut self, topology: Topology) -> Self {
+        self.topology = Some(topology);
+        self
+    }
+
+    /// Pin each worker to a CPU of its node (Linux; ignored elsewhere). CPUs of a synthetic
+    /// topology are mapped onto the real CPUs modulo their number. Off by default.
+    pub fn pin_workers(mut self, pin: bool) -> Self {
+        self.pin_workers = pin;
+        self
+    }
+
+    /// Prefix of the worker threads' names (`{name}-{index}`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Self {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Runs `f` on each worker thread when it starts, before it runs any task.
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each worker thread when it stops, after its last task.
+    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    fn resolve_workers(&self, topology: &Topology) -> Result<usize, BuildError> {
+        let n = match self.worker_threads {
+            Some(n) => n,
+            None => match std::env::var(WORKER_THREADS_ENV) {
+                Ok(v) => v.trim().parse::<usize>().map_err(|_| BuildError::InvalidWorkerThreadsEnv(v))?,
+                Err(_) => topology.num_cpus(),
+            },
+        };
+        if n == 0 {
+            return Err(BuildError::ZeroWorkers);
+        }
+        Ok(n)
+    }
+
+    /// Starts the worker threads.
+    pub fn build(self) -> Result<Runtime, BuildError> {
+        let topology = match &self.topology {
+            Some(t) => t.clone(),
+            None => Topology::detect()?,
+        };
+        let workers = self.resolve_workers(&topology)?;
+        let placement = assign_workers(&topology, workers);
+        let nodes_of: Vec<usize> = placement.iter().map(|&(n, _)| n).collect();
+
+        let deques: Vec<Deque<_>> = (0..workers).map(|_| Deque::new_fifo()).collect();
+        let worker_shared: Box<[WorkerShared]> = deques
+            .iter()
+            .zip(&nodes_of)
+            .map(|(d, &node)| WorkerShared {
+                stealer: d.stealer(),
+                node,
+                counters: CachePadded::new(WorkerCounters::default()),
+            })
+            .collect();
+        let wake = wake_order(&topology);
+        let nodes: Box<[NodeShared]> = (0..topology.num_nodes())
+            .map(|n| NodeShared {
+                injector: CachePadded::new(Injector::new()),
+                route: wake[n].iter().copied().find(|m| nodes_of.contains(m)).unwrap_or(0),
+            })
+            .collect();
+        let victims = (0..workers).map(|w| victim_order(&topology, &nodes_of, w)).collect();
+        let shared = Arc::new(Shared {
+            idle: Idle::new(workers, wake),
+            topology,
+            workers: worker_shared,
+            nodes,
+            victims,
+            global: CachePadded::new(Injector::new()),
+            registry: Registry::new(workers + 1),
+            closed: AtomicBool::new(false),
+            external_spawns: AtomicU64::new(0),
+            on_thread_start: self.on_thread_start.clone(),
+            on_thread_stop: self.on_thread_stop.clone(),
+            exited: Mutex::new(0),
+            exited_cv: Condvar::new(),
+        });
+
+        let mut threads = Vec::with_capacity(workers);
+        for (index, deque) in deques.into_iter().enumerate() {
+            let shared2 = shared.clone();
+            let cpu = placement[index].1;
+            let pin = self.pin_workers;
+            let spawned = std::thread::Builder::new()
+                .name(format!("{}-{index}", self.thread_name))
+                .spawn(move || {
+                    if pin {
+                        crate::pin::pin_current_thread(cpu);
+                    }
+                    worker::worker_main(shared2, index, deque)
+                });
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    shared.shutdown(threads, None);
+                    return Err(BuildError::ThreadSpawn(e.to_string()));
+                }
+            }
+        }
+        Ok(Runtime::from_parts(shared, threads))
+    }
+}

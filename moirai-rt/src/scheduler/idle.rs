@@ -1,0 +1,302 @@
+//! Who is searching for work, who is parked, and the protocol that wakes parked workers.
+//!
+//! # The protocol
+//!
+//! Publishing work and parking form a Dekker pair, so no wake-up can be lost:
+//!
+//! * A **publisher** makes a task visible (pushes it to a deque or an injector), then
+//!   [`Idle::notify_work`]: a `SeqCst` fence, then "is anybody searching?" If so, that searcher
+//!   will find the task (or, as the last searcher to give up, re-check every queue before
+//!   parking). If not, and somebody is parked, one parked worker is woken, preferring the node
+//!   the task was published on.
+//! * A **parking worker** registers a listener, *then* counts itself as a sleeper (`SeqCst`),
+//!   *then* re-checks every queue, and only then blocks.
+//!
+//! Either the publisher's load sees the sleeper (and its notify reaches the already registered
+//! listener), or the sleeper's re-check sees the task. The last searcher to stop searching
+//! re-checks everything for the same reason. `loom` checks this (`tests` below and
+//! `tests/loom_idle.rs`), with the primitives from [`crate::sync`].
+//!
+//! # Throttling
+//!
+//! At most about half the workers search at once ([`Idle::try_begin_search`]), so a burst of
+//! spawns does not have every idle worker hammering the busy ones' deques. A notification is only
+//! sent when nobody is searching: the searcher that finds work wakes the next one
+//! ([`Idle::end_search`] reports whether it was the last), so workers come up one after another,
+//! as fast as they find work, instead of all at once.
+
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{fence, AtomicUsize, Event, Ordering::SeqCst};
+
+/// Parked workers of one NUMA node.
+struct NodeSleepers {
+    sleepers: AtomicUsize,
+    event: Event,
+}
+
+pub(crate) struct Idle {
+    searching: CachePadded<AtomicUsize>,
+    max_searching: usize,
+    sleepers: CachePadded<AtomicUsize>,
+    nodes: Box<[CachePadded<NodeSleepers>]>,
+    /// For each node, the nodes to wake a worker on, nearest first (itself first).
+    wake_order: Box<[Box<[usize]>]>,
+}
+
+impl Idle {
+    /// `wake_order[k]` lists every node, `k` first, then by increasing distance from `k`.
+    pub(crate) fn new(workers: usize, wake_order: Vec<Vec<usize>>) -> Idle {
+        let nodes = wake_order
+            .iter()
+            .map(|_| {
+                CachePadded::new(NodeSleepers {
+                    sleepers: AtomicUsize::new(0),
+                    event: Event::new(),
+                })
+            })
+            .collect();
+        Idle {
+            searching: CachePadded::new(AtomicUsize::new(0)),
+            max_searching: workers.div_ceil(2).max(1),
+            sleepers: CachePadded::new(AtomicUsize::new(0)),
+            nodes,
+            wake_order: wake_order.into_iter().map(Vec::into_boxed_slice).collect(),
+        }
+    }
+
+    /// Becomes a searcher unless about half the workers already are.
+    pub(crate) fn try_begin_search(&self) -> bool {
+        if self.searching.load(SeqCst) >= self.max_searching {
+            return false;
+        }
+        self.searching.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// Stops searching; `true` if this was the last searcher, who must then either re-check
+    /// every queue (before parking) or wake another worker (when it found work).
+    pub(crate) fn end_search(&self) -> bool {
+        self.searching.fetch_sub(1, SeqCst) == 1
+    }
+
+    /// Called after a task was made visible on `node`: wakes a parked worker if nobody is
+    /// searching.
+    pub(crate) fn notify_work(&self, node: usize) {
+        fence(SeqCst);
+        if self.searching.load(SeqCst) != 0 || self.sleepers.load(SeqCst) == 0 {
+            return;
+        }
+        self.wake_one(node);
+    }
+
+    /// Wakes one parked worker, preferring `node` and then the nodes nearest to it.
+    pub(crate) fn wake_one(&self, node: usize) {
+        for &n in self.wake_order[node].iter() {
+            let slot = &self.nodes[n];
+            if slot.sleepers.load(SeqCst) != 0 {
+                slot.event.notify(1);
+                return;
+            }
+        }
+    }
+
+    /// Wakes every parked worker (shutdown).
+    pub(crate) fn wake_all(&self) {
+        for slot in self.nodes.iter() {
+            slot.event.notify(usize::MAX);
+        }
+    }
+
+    /// Parks the calling worker of `node` unless `has_work` (evaluated after the worker counts
+    /// as a sleeper) says there is something to do. Returns after a notification, a timeout,
+    /// or at once (returning `false`) if `has_work` was true.
+    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool, timeout: Option<Duration>) -> bool {
+        let slot = &self.nodes[node];
+        let waited = slot.event.wait_unless(
+            || {
+                slot.sleepers.fetch_add(1, SeqCst);
+                self.sleepers.fetch_add(1, SeqCst);
+                has_work()
+            },
+            timeout,
+        );
+        slot.sleepers.fetch_sub(1, SeqCst);
+        self.sleepers.fetch_sub(1, SeqCst);
+        waited
+    }
+
+    /// Number of workers searching right now (metrics and tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn searching(&self) -> usize {
+        self.searching.load(SeqCst)
+    }
+
+    /// Number of workers parked right now (metrics and tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn sleepers(&self) -> usize {
+        self.sleepers.load(SeqCst)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_half_search() {
+        let idle = Idle::new(4, vec![vec![0]]);
+        assert!(idle.try_begin_search());
+        assert!(idle.try_begin_search());
+        assert!(!idle.try_begin_search(), "a third searcher of four workers must be refused");
+        assert!(!idle.end_search());
+        assert!(idle.end_search(), "the second to stop is the last searcher");
+        assert_eq!(idle.searching(), 0);
+    }
+
+    #[test]
+    fn one_worker_may_always_search() {
+        let idle = Idle::new(1, vec![vec![0]]);
+        assert!(idle.try_begin_search());
+    }
+
+    #[test]
+    fn park_returns_at_once_when_work_is_there() {
+        let idle = Idle::new(2, vec![vec![0]]);
+        assert!(!idle.park(0, || true, None));
+        assert_eq!(idle.sleepers(), 0);
+    }
+
+    #[test]
+    fn notify_wakes_a_parked_worker_on_the_preferred_node() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let idle = Arc::new(Idle::new(2, vec![vec![0, 1], vec![1, 0]]));
+        let work = Arc::new(AtomicBool::new(false));
+        let parked = {
+            let (idle, work) = (idle.clone(), work.clone());
+            std::thread::spawn(move || {
+                while !work.load(SeqCst) {
+                    idle.park(1, || work.load(SeqCst), None);
+                }
+            })
+        };
+        work.store(true, SeqCst);
+        idle.notify_work(0); // node 0 has no sleeper: the wake must fall through to node 1
+        parked.join().unwrap();
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Model: workers run the same search/park sequence as `worker.rs` against a counter of
+    //! published tasks; a publisher publishes and notifies. A lost wake-up leaves a worker parked
+    //! forever with a task published, which loom reports as a deadlock.
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Arc;
+
+    struct Model {
+        idle: Idle,
+        queued: AtomicUsize,
+        done: AtomicUsize,
+        total: usize,
+        shutdown: AtomicBool,
+    }
+
+    impl Model {
+        fn pop(&self) -> bool {
+            let mut n = self.queued.load(SeqCst);
+            while n > 0 {
+                match self.queued.compare_exchange(n, n - 1, SeqCst, SeqCst) {
+                    Ok(_) => return true,
+                    Err(m) => n = m,
+                }
+            }
+            false
+        }
+
+        fn finish_one(&self) {
+            if self.done.fetch_add(1, SeqCst) + 1 == self.total {
+                self.shutdown.store(true, SeqCst);
+                self.idle.wake_all();
+            }
+        }
+
+        fn has_work(&self) -> bool {
+            self.queued.load(SeqCst) > 0 || self.shutdown.load(SeqCst)
+        }
+
+        fn worker(&self, node: usize) {
+            loop {
+                if self.shutdown.load(SeqCst) {
+                    return;
+                }
+                if self.pop() {
+                    self.finish_one();
+                    continue;
+                }
+                if self.idle.try_begin_search() {
+                    if self.pop() {
+                        if self.idle.end_search() {
+                            self.idle.notify_work(node);
+                        }
+                        self.finish_one();
+                        continue;
+                    }
+                    if self.idle.end_search() && self.has_work() {
+                        continue;
+                    }
+                }
+                self.idle.park(node, || self.has_work(), None);
+            }
+        }
+    }
+
+    fn run(workers: usize, tasks: usize) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(move || {
+            let nodes: Vec<Vec<usize>> =
+                (0..workers).map(|n| std::iter::once(n).chain((0..workers).filter(|&m| m != n)).collect()).collect();
+            let model = Arc::new(Model {
+                idle: Idle::new(workers, nodes),
+                queued: AtomicUsize::new(0),
+                done: AtomicUsize::new(0),
+                total: tasks,
+                shutdown: AtomicBool::new(false),
+            });
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    let m = model.clone();
+                    loom::thread::spawn(move || m.worker(w))
+                })
+                .collect();
+            for _ in 0..tasks {
+                model.queued.fetch_add(1, SeqCst);
+                model.idle.notify_work(0);
+            }
+            for h in handles {
+                h.join().unwrap();
+            }
+            assert_eq!(model.done.load(SeqCst), tasks);
+        });
+    }
+
+    #[test]
+    fn one_worker_one_task_no_lost_wakeup() {
+        run(1, 1);
+    }
+
+    #[test]
+    fn one_worker_two_tasks_no_lost_wakeup() {
+        run(1, 2);
+    }
+
+    #[test]
+    fn two_workers_on_two_nodes_no_lost_wakeup() {
+        run(2, 2);
+    }
+}

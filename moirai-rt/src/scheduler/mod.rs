@@ -1,0 +1,243 @@
+//! The scheduler's shared state: queues, idle protocol, live-task registry, and the routing of
+//! spawns and wake-ups.
+//!
+//! # Queues
+//!
+//! * each worker: a FIFO `crossbeam_deque::Worker` (soft cap [`LOCAL_QUEUE_CAP`], half of it
+//!   overflows to the node injector) and a LIFO slot for the task it woke last (`worker.rs`);
+//! * each node: an `Injector`, fed by overflows, by `spawn_on`, and by wake-ups from threads
+//!   that are not workers of this runtime (a task goes back to its home node);
+//! * one global `Injector` for spawns from outside the runtime.
+//!
+//! # Routing
+//!
+//! | event | from a worker of this runtime | from anywhere else |
+//! |---|---|---|
+//! | spawn | back of the worker's deque | global injector |
+//! | `spawn_on(node)` | node's injector | node's injector |
+//! | wake | LIFO slot (old occupant to the deque) | home node's injector |
+//! | yield (woken while running) | back of the worker's deque | home node's injector |
+//!
+//! Every push is followed by [`Idle::notify_work`], aimed at the node the task went to.
+//!
+//! # Shutdown
+//!
+//! [`Shared::shutdown`] sets `closed` and wakes every worker. From then on the schedule function
+//! drops runnables instead of queueing them (which drops their futures), and every push into an
+//! injector re-checks `closed` after pushing, so nothing can slip into a queue after the final
+//! drain.
+
+pub(crate) mod idle;
+pub(crate) mod placement;
+pub(crate) mod worker;
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Steal, Stealer};
+use crossbeam_utils::CachePadded;
+
+use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
+use crate::task::{Registry, Runnable};
+use crate::topology::{NodeId, Topology};
+use idle::Idle;
+use placement::VictimOrder;
+
+/// Soft cap of a worker's deque: beyond it, half of the deque moves to the node injector.
+pub(crate) const LOCAL_QUEUE_CAP: usize = 256;
+
+/// The most tasks one steal moves (half the victim's queue, up to this).
+pub(crate) const STEAL_BATCH: usize = 64;
+
+pub(crate) struct WorkerShared {
+    pub(crate) stealer: Stealer<Runnable>,
+    pub(crate) node: usize,
+    pub(crate) counters: CachePadded<WorkerCounters>,
+}
+
+pub(crate) struct NodeShared {
+    pub(crate) injector: CachePadded<Injector<Runnable>>,
+    /// Where work aimed at this node goes: itself if it has workers, else the nearest node that
+    /// has (a topology can have more nodes than the runtime has workers).
+    pub(crate) route: usize,
+}
+
+/// Called on each worker thread as it starts or stops.
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+pub(crate) struct Shared {
+    pub(crate) topology: Topology,
+    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) nodes: Box<[NodeShared]>,
+    pub(crate) victims: Box<[VictimOrder]>,
+    pub(crate) global: CachePadded<Injector<Runnable>>,
+    pub(crate) idle: Idle,
+    pub(crate) registry: Registry,
+    pub(crate) closed: AtomicBool,
+    pub(crate) external_spawns: AtomicU64,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+    /// Number of worker threads that have left their loop; `exited_cv` signals changes.
+    pub(crate) exited: Mutex<usize>,
+    pub(crate) exited_cv: Condvar,
+}
+
+thread_local! {
+    /// Runnables whose drop was requested while another drop was running on this thread.
+    static DEFERRED_DROPS: RefCell<Vec<Runnable>> = const { RefCell::new(Vec::new()) };
+    static DROPPING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Drops a runnable of a closed runtime (which drops its future), without recursion: a future
+/// whose drop wakes another task of the same runtime would otherwise nest one drop inside the
+/// other, as deep as the chain of tasks.
+pub(crate) fn drop_runnable(runnable: Runnable) {
+    if DROPPING.with(|d| d.replace(true)) {
+        DEFERRED_DROPS.with(|q| q.borrow_mut().push(runnable));
+        return;
+    }
+    drop(runnable);
+    while let Some(next) = DEFERRED_DROPS.with(|q| q.borrow_mut().pop()) {
+        drop(next);
+    }
+    DROPPING.with(|d| d.set(false));
+}
+
+impl Shared {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The schedule function of every task of this runtime.
+    pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable, woken_while_running: bool) {
+        if self.is_closed() {
+            drop_runnable(runnable);
+            return;
+        }
+        if let Some(worker) = worker::current_of(self) {
+            worker.schedule_local(runnable, woken_while_running);
+        } else {
+            let node = runnable.metadata().home_node;
+            self.push_to_node(node, runnable);
+        }
+    }
+
+    /// Pushes into `node`'s injector (or the node it routes to) and wakes a worker there.
+    pub(crate) fn push_to_node(&self, node: usize, runnable: Runnable) {
+        let node = self.nodes[node].route;
+        self.push_injector(&self.nodes[node].injector, runnable);
+        self.idle.notify_work(node);
+    }
+
+    /// Pushes a task spawned from outside the runtime into the global injector.
+    pub(crate) fn push_external(&self, runnable: Runnable) {
+        self.external_spawns.fetch_add(1, Ordering::Relaxed);
+        self.push_injector(&self.global, runnable);
+        let node = runnable_node_hint(self);
+        self.idle.notify_work(node);
+    }
+
+    fn push_injector(&self, injector: &Injector<Runnable>, runnable: Runnable) {
+        injector.push(runnable);
+        // Pairs with the store in `shutdown`: either shutdown's final drain sees this task, or
+        // we see `closed` and drain it ourselves.
+        if self.closed.load(Ordering::SeqCst) {
+            drain_injector(injector);
+        }
+    }
+
+    /// The node a fresh task of `node` would be queued on (after routing).
+    pub(crate) fn route(&self, node: usize) -> usize {
+        self.nodes[node.min(self.nodes.len() - 1)].route
+    }
+
+    /// Is there a task in any queue that a worker could take? (Used before parking.)
+    pub(crate) fn has_visible_work(&self) -> bool {
+        !self.global.is_empty()
+            || self.nodes.iter().any(|n| !n.injector.is_empty())
+            || self.workers.iter().any(|w| !w.stealer.is_empty())
+    }
+
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        let workers = self
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| WorkerMetrics {
+                worker: i,
+                node: NodeId::new(w.node),
+                counters: w.counters.snapshot(),
+            })
+            .collect();
+        RuntimeMetrics::new(workers, self.nodes.len(), self.external_spawns.load(Ordering::Relaxed))
+    }
+
+    /// Stops the workers (waiting for them up to `timeout`, forever if `None`), then drops every
+    /// task that is still alive. Idempotent.
+    pub(crate) fn shutdown(&self, threads: Vec<std::thread::JoinHandle<()>>, timeout: Option<Duration>) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.idle.wake_all();
+
+        let me = std::thread::current().id();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        // A worker dropping its own runtime is still inside its loop: do not wait for it.
+        let expected = threads.iter().filter(|t| t.thread().id() != me).count();
+        while *exited < expected {
+            match deadline {
+                None => exited = self.exited_cv.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break;
+                    }
+                    exited = self.exited_cv.wait_timeout(exited, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+        drop(exited);
+        for t in threads {
+            // Threads that have not left their loop by the deadline are detached; a worker that
+            // drops its own runtime cannot join itself.
+            if t.thread().id() != me && t.is_finished() {
+                let _ = t.join();
+            }
+        }
+
+        // Idle tasks: wake them; the closed schedule function drops each one.
+        for waker in self.registry.close_and_drain() {
+            waker.wake();
+        }
+        // Queued tasks.
+        drain_injector(&self.global);
+        for node in self.nodes.iter() {
+            drain_injector(&node.injector);
+        }
+        for w in self.workers.iter() {
+            loop {
+                match w.stealer.steal() {
+                    Steal::Success(r) => drop_runnable(r),
+                    Steal::Retry => continue,
+                    Steal::Empty => break,
+                }
+            }
+        }
+    }
+}
+
+fn runnable_node_hint(shared: &Shared) -> usize {
+    // Spawns from outside carry no locality: wake whichever node has a sleeper, starting at 0.
+    shared.route(0)
+}
+
+fn drain_injector(injector: &Injector<Runnable>) {
+    loop {
+        match injector.steal() {
+            Steal::Success(r) => drop_runnable(r),
+            Steal::Retry => continue,
+            Steal::Empty => break,
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! A worker thread: its local queues, its search for work, and its main loop.
+//!
+//! The loop, in order of preference (see the crate docs for the why):
+//!
+//! 1. every [`FAIRNESS_INTERVAL`] ticks, the node injector and the global injector first, so
+//!    that a worker kept busy by its own tasks still picks up work from outside;
+//! 2. the LIFO slot (the task this worker woke last; at most [`LIFO_STREAK`] in a row, so that
+//!    two tasks waking each other cannot starve the deque), then the own deque;
+//! 3. the own node's injector;
+//! 4. as a *searcher* (at most about half the workers search at once): same-node siblings from a
+//!    random start, then the other nodes nearest first (injector, then workers) unless remote
+//!    stealing is backing off, then the global injector;
+//! 5. park.
+
+use std::cell::Cell;
+use std::ptr;
+use std::sync::Arc;
+
+use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
+
+use super::{drop_runnable, Shared, LOCAL_QUEUE_CAP, STEAL_BATCH};
+use crate::metrics::WorkerCounters;
+use crate::task::Runnable;
+
+/// Ticks between two looks at the injectors ahead of the local queues.
+const FAIRNESS_INTERVAL: u32 = 61;
+
+/// Most consecutive polls served from the LIFO slot.
+const LIFO_STREAK: u32 = 3;
+
+/// Longest remote-steal backoff, in failed search rounds skipped.
+const MAX_REMOTE_BACKOFF: u32 = 16;
+
+pub(crate) struct Worker {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) index: usize,
+    pub(crate) node: usize,
+    local: Deque<Runnable>,
+    lifo: Cell<Option<Runnable>>,
+    lifo_streak: Cell<u32>,
+    tick: Cell<u32>,
+    searching: Cell<bool>,
+    rng: Cell<u64>,
+    /// Search rounds to skip remote nodes for, and how many have been skipped.
+    remote_backoff: Cell<u32>,
+    remote_skipped: Cell<u32>,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+/// The worker running on this thread, whatever its runtime.
+pub(crate) fn current() -> Option<&'static Worker> {
+    let p = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is non-null only while `Worker::run` is on this thread's stack (it sets
+    // the pointer on entry and clears it on exit, also when unwinding), and the `Worker` it
+    // points to lives for that whole call. The `'static` borrow never leaves this thread and is
+    // only used by code called from within that call (task polls and wake-ups).
+    unsafe { p.as_ref() }
+}
+
+/// The worker running on this thread, if it belongs to the runtime `shared`.
+pub(crate) fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
+    current().filter(|w| Arc::ptr_eq(&w.shared, shared))
+}
+
+struct ClearCurrent;
+
+impl Drop for ClearCurrent {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(ptr::null()));
+    }
+}
+
+impl Worker {
+    pub(crate) fn new(shared: Arc<Shared>, index: usize, local: Deque<Runnable>) -> Worker {
+        let node = shared.workers[index].node;
+        Worker {
+            shared,
+            index,
+            node,
+            local,
+            lifo: Cell::new(None),
+            lifo_streak: Cell::new(0),
+            tick: Cell::new(0),
+            searching: Cell::new(false),
+            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            remote_backoff: Cell::new(0),
+            remote_skipped: Cell::new(0),
+        }
+    }
+
+    fn counters(&self) -> &WorkerCounters {
+        &self.shared.workers[self.index].counters
+    }
+
+    /// Runs until the runtime shuts down, then drops what is left in the local queues.
+    pub(crate) fn run(&self) {
+        CURRENT.with(|c| c.set(self));
+        let _clear = ClearCurrent;
+        while !self.shared.is_closed() {
+            if let Some(task) = self.next_local() {
+                self.run_task(task);
+            } else if let Some(task) = self.search() {
+                self.run_task(task);
+            } else {
+                self.park();
+            }
+        }
+        drop(_clear);
+        if let Some(task) = self.lifo.take() {
+            drop_runnable(task);
+        }
+        while let Some(task) = self.local.pop() {
+            drop_runnable(task);
+        }
+    }
+
+    fn run_task(&self, task: Runnable) {
+        if self.searching.replace(false) && self.shared.idle.end_search() {
+            // The last searcher found work: there may be more, so hand the search on.
+            self.shared.idle.notify_work(self.node);
+        }
+        let c = self.counters();
+        WorkerCounters::bump(&c.polls, 1);
+        // The task's own future catches its panics; this only guards against a panic in the
+        // future's destructor, which must not take the worker down either.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
+    }
+
+    // ---- local queues -------------------------------------------------------------------
+
+    /// Called by the schedule function on this worker's thread.
+    pub(crate) fn schedule_local(&self, task: Runnable, yielded: bool) {
+        if yielded {
+            // A yield goes to the back, behind everything that was waiting.
+            self.push_local(task);
+            if self.local.len() > 1 {
+                self.shared.idle.notify_work(self.node);
+            }
+        } else if let Some(previous) = self.lifo.replace(Some(task)) {
+            self.push_local(previous);
+            self.shared.idle.notify_work(self.node);
+        }
+    }
+
+    /// Queues a task spawned on this worker.
+    pub(crate) fn spawn_local(&self, task: Runnable) {
+        WorkerCounters::bump(&self.counters().spawns, 1);
+        self.push_local(task);
+        self.shared.idle.notify_work(self.node);
+    }
+
+    fn push_local(&self, task: Runnable) {
+        if self.local.len() >= LOCAL_QUEUE_CAP {
+            self.overflow();
+        }
+        self.local.push(task);
+    }
+
+    /// Moves the older half of the deque to the node injector, where siblings find it.
+    fn overflow(&self) {
+        WorkerCounters::bump(&self.counters().overflows, 1);
+        let injector = &self.shared.nodes[self.node].injector;
+        for _ in 0..LOCAL_QUEUE_CAP / 2 {
+            match self.local.pop() {
+                Some(t) => injector.push(t),
+                None => break,
+            }
+        }
+    }
+
+    fn next_local(&self) -> Option<Runnable> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        let c = self.counters();
+        if tick % FAIRNESS_INTERVAL == 0 {
+            if let Some(t) = self.take_from_node_injector() {
+                return Some(t);
+            }
+            if let Some((t, n)) = self.steal_from_injector(&self.shared.global) {
+                WorkerCounters::bump(&c.global_steals, 1);
+                WorkerCounters::bump(&c.global_tasks, n);
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.lifo.take() {
+            if self.lifo_streak.get() < LIFO_STREAK {
+                self.lifo_streak.set(self.lifo_streak.get() + 1);
+                WorkerCounters::bump(&c.from_lifo, 1);
+                return Some(t);
+            }
+            self.push_local(t);
+        }
+        self.lifo_streak.set(0);
+        if let Some(t) = self.local.pop() {
+            WorkerCounters::bump(&c.from_local, 1);
+            return Some(t);
+        }
+        self.take_from_node_injector()
+    }
+
+    fn take_from_node_injector(&self) -> Option<Runnable> {
+        let (t, n) = self.steal_from_injector(&self.shared.nodes[self.node].injector)?;
+        WorkerCounters::bump(&self.counters().from_node_injector, n);
+        Some(t)
+    }
+
+    // ---- stealing -----------------------------------------------------------------------
+
+    fn steal_from_injector(&self, injector: &Injector<Runnable>) -> Option<(Runnable, u64)> {
+        if injector.is_empty() {
+            return None;
+        }
+        let before = self.local.len();
+        loop {
+            match injector.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
+                Steal::Success(t) => return Some((t, (self.local.len() - before) as u64 + 1)),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    fn steal_from_worker(&self, victim: &Stealer<Runnable>) -> Option<(Runnable, u64)> {
+        if victim.is_empty() {
+            return None;
+        }
+        let before = self.local.len();
+        loop {
+            match victim.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
+                Steal::Success(t) => return Some((t, (self.local.len() - before) as u64 + 1)),
+                Steal::Empty => return None,
+                Steal::Retry => std::hint::spin_loop(),
+            }
+        }
+    }
+
+    fn random(&self, n: usize) -> usize {
+        // xorshift64*: cheap, and good enough to spread the victims' starting points.
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % n
+    }
+
+    fn steal_from_workers(&self, victims: &[usize]) -> Option<(Runnable, u64)> {
+        let n = victims.len();
+        if n == 0 {
+            return None;
+        }
+        let start = self.random(n);
+        (0..n).find_map(|i| self.steal_from_worker(&self.shared.workers[victims[(start + i) % n]].stealer))
+    }
+
+    fn search(&self) -> Option<Runnable> {
+        if !self.searching.get() {
+            if !self.shared.idle.try_begin_search() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let shared = &*self.shared;
+        let plan = &shared.victims[self.index];
+        let c = self.counters();
+
+        if let Some((t, n)) = self.steal_from_workers(&plan.siblings) {
+            WorkerCounters::bump(&c.sibling_steals, 1);
+            WorkerCounters::bump(&c.sibling_tasks, n);
+            return Some(t);
+        }
+
+        if !plan.remote.is_empty() && self.remote_allowed() {
+            let found = plan.remote.iter().find_map(|(node, workers)| {
+                self.steal_from_injector(&shared.nodes[*node].injector)
+                    .or_else(|| self.steal_from_workers(workers))
+            });
+            match found {
+                Some((t, n)) => {
+                    self.remote_backoff.set(0);
+                    WorkerCounters::bump(&c.remote_steals, 1);
+                    WorkerCounters::bump(&c.remote_tasks, n);
+                    return Some(t);
+                }
+                None => {
+                    let b = self.remote_backoff.get();
+                    self.remote_backoff.set((b * 2 + 1).min(MAX_REMOTE_BACKOFF));
+                }
+            }
+        }
+
+        if let Some((t, n)) = self.steal_from_injector(&shared.global) {
+            WorkerCounters::bump(&c.global_steals, 1);
+            WorkerCounters::bump(&c.global_tasks, n);
+            return Some(t);
+        }
+        None
+    }
+
+    /// Remote nodes are searched only every `remote_backoff + 1` rounds after failed attempts, so
+    /// an idle node does not keep pulling a busy node's cache lines for nothing.
+    fn remote_allowed(&self) -> bool {
+        let skipped = self.remote_skipped.get();
+        if skipped < self.remote_backoff.get() {
+            self.remote_skipped.set(skipped + 1);
+            return false;
+        }
+        self.remote_skipped.set(0);
+        true
+    }
+
+    // ---- parking ------------------------------------------------------------------------
+
+    fn park(&self) {
+        let shared = &*self.shared;
+        if self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work() {
+            // The last searcher may not park while a task is visible: whoever published it may
+            // have relied on us (a searcher) to find it and not woken anybody.
+            return;
+        }
+        WorkerCounters::bump(&self.counters().parks, 1);
+        let waited = shared
+            .idle
+            .park(self.node, || shared.has_visible_work() || shared.is_closed(), None);
+        if !waited {
+            // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
+            // take it: let the searchers that can have the CPU before looking again.
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// The body of a worker thread.
+pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: Deque<Runnable>) {
+    if let Some(hook) = &shared.on_thread_start {
+        hook();
+    }
+    let worker = Worker::new(shared.clone(), index, local);
+    {
+        let _enter = crate::context::enter(crate::Handle::from_shared(shared.clone()));
+        worker.run();
+    }
+    drop(worker);
+    if let Some(hook) = &shared.on_thread_stop {
+        hook();
+    }
+    *shared.exited.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    shared.exited_cv.notify_all();
+}

@@ -1,0 +1,92 @@
+//! The synchronisation primitives the scheduler's wake-up protocol is written against.
+//!
+//! Normal builds use `std` atomics and `event-listener`; builds with `RUSTFLAGS="--cfg loom"` swap
+//! in `loom`'s atomics and a small condition-variable event so that the very same protocol code
+//! (`scheduler::idle`) is explored by loom's model checker. Only what the protocol needs is here.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{fence, AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{fence, AtomicUsize, Ordering};
+
+#[cfg(not(loom))]
+mod event {
+    use std::time::Duration;
+
+    use event_listener::Listener;
+
+    /// A wake-up channel for parked workers: a thin wrapper over `event_listener::Event`.
+    pub(crate) struct Event(event_listener::Event);
+
+    impl Event {
+        pub(crate) fn new() -> Event {
+            Event(event_listener::Event::new())
+        }
+
+        /// Wakes at most `n` listeners that have not been woken yet.
+        pub(crate) fn notify(&self, n: usize) {
+            self.0.notify(n);
+        }
+
+        /// Registers a listener (so that no later `notify` can be missed), runs `recheck`, and
+        /// blocks only if `recheck` returned `false`. The listener lives on the stack: parking
+        /// allocates nothing.
+        /// Returns whether it blocked.
+        pub(crate) fn wait_unless(&self, recheck: impl FnOnce() -> bool, timeout: Option<Duration>) -> bool {
+            event_listener::listener!(self.0 => listener);
+            if recheck() {
+                return false;
+            }
+            match timeout {
+                None => listener.wait(),
+                Some(t) => {
+                    listener.wait_timeout(t);
+                }
+            }
+            true
+        }
+    }
+}
+
+#[cfg(loom)]
+mod event {
+    use loom::sync::{Condvar, Mutex};
+    use std::time::Duration;
+
+    /// A loom-checkable stand-in for `event_listener::Event`.
+    ///
+    /// A listener is an epoch snapshot taken before the recheck; `wait` blocks until the epoch
+    /// moves. `notify` wakes every waiter, which is *stronger* than event-listener's "wake `n`":
+    /// the model therefore checks our counter protocol (that every published task is seen by the
+    /// re-check or reaches a notify), not event-listener's own bookkeeping.
+    pub(crate) struct Event {
+        epoch: Mutex<u64>,
+        cond: Condvar,
+    }
+
+    impl Event {
+        pub(crate) fn new() -> Event {
+            Event { epoch: Mutex::new(0), cond: Condvar::new() }
+        }
+
+        pub(crate) fn notify(&self, _n: usize) {
+            *self.epoch.lock().unwrap() += 1;
+            self.cond.notify_all();
+        }
+
+        pub(crate) fn wait_unless(&self, recheck: impl FnOnce() -> bool, _timeout: Option<Duration>) -> bool {
+            let seen = *self.epoch.lock().unwrap();
+            if recheck() {
+                return false;
+            }
+            let mut epoch = self.epoch.lock().unwrap();
+            while *epoch == seen {
+                epoch = self.cond.wait(epoch).unwrap();
+            }
+            true
+        }
+    }
+}
+
+pub(crate) use event::Event;

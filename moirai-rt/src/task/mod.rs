@@ -1,0 +1,72 @@
+//! Tasks: how a future becomes an `async-task` runnable, and the handle that joins it.
+//!
+//! Every spawn goes through [`spawn_raw`], the one place that builds a task, so that a pooled
+//! implementation can replace it without touching the callers. A task is an `async_task` runnable
+//! whose metadata is its home node, whose schedule function routes wake-ups through the
+//! scheduler, and whose future is a [`TaskFuture`]: the user's future plus panic capture and an
+//! entry in the runtime's [`Registry`] of live tasks (so a dropped runtime can drop every
+//! task's future, idle ones included).
+
+mod future;
+mod join;
+mod registry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_task::WithInfo;
+
+pub(crate) use future::Panic;
+use future::TaskFuture;
+pub use join::JoinHandle;
+pub(crate) use registry::Registry;
+
+use crate::scheduler::Shared;
+
+/// What the scheduler knows about a task without polling it.
+#[derive(Debug)]
+pub(crate) struct TaskMeta {
+    /// The node the task was spawned on (or asked for with `spawn_on`); wake-ups from outside the
+    /// runtime go to this node's injector.
+    pub(crate) home_node: usize,
+}
+
+pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
+
+/// Builds a task for `future` on the runtime `shared`, registered in registry shard `shard`.
+///
+/// Returns the runnable to schedule (the caller decides where it goes) and the join handle. When
+/// the runtime is already shut down the runnable is `None`, the future has been dropped, and the
+/// handle resolves to a cancellation error.
+pub(crate) fn spawn_raw<F>(
+    shared: &Arc<Shared>,
+    home_node: usize,
+    shard: usize,
+    future: F,
+) -> (Option<Runnable>, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let scheduler = Arc::clone(shared);
+    let schedule = WithInfo(move |runnable, info: async_task::ScheduleInfo| {
+        scheduler.schedule(runnable, info.woken_while_running)
+    });
+    let builder = async_task::Builder::new().metadata(TaskMeta { home_node });
+    let registry = &shared.registry;
+    let (runnable, task) = match registry.reserve(shard) {
+        Some(mut slot) => {
+            let entry = slot.entry(registry);
+            let (runnable, task) = builder.spawn(move |_| TaskFuture::new(future, Some(entry)), schedule);
+            slot.fill(runnable.waker());
+            (Some(runnable), task)
+        }
+        None => {
+            let (runnable, task) = builder.spawn(move |_| TaskFuture::new(future, None), schedule);
+            // Dropping the runnable drops the future and cancels the task.
+            drop(runnable);
+            (None, task)
+        }
+    };
+    (runnable, JoinHandle::new(task.fallible()))
+}
