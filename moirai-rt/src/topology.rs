@@ -1,1 +1,0 @@
-//! Machine topology (placeholder).
