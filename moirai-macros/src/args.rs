@@ -41,9 +41,8 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
             ));
         };
         let name = path_text(&pair.path);
-        let duplicate = || {
-            syn::Error::new_spanned(&pair.path, format!("duplicate argument `{name}`"))
-        };
+        let duplicate =
+            || syn::Error::new_spanned(&pair.path, format!("duplicate argument `{name}`"));
         let value = &pair.value;
         match name.as_str() {
             "worker_threads" => {
@@ -87,7 +86,10 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
                 let path = lit.parse::<syn::Path>().map_err(|_| {
                     syn::Error::new(
                         lit.span(),
-                        format!("`crate` must be a path such as \"::moirai\", not {:?}", lit.value()),
+                        format!(
+                            "`crate` must be a path such as \"::moirai\", not {:?}",
+                            lit.value()
+                        ),
                     )
                 })?;
                 args.krate = Some(path);
@@ -105,12 +107,12 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
 
 /// The path as written (`worker_threads`, `crate`, `a::b`).
 fn path_text(path: &syn::Path) -> String {
-    let segments: Vec<String> = path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let prefix = if path.leading_colon.is_some() { "::" } else { "" };
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let prefix = if path.leading_colon.is_some() {
+        "::"
+    } else {
+        ""
+    };
     format!("{prefix}{}", segments.join("::"))
 }
 
@@ -169,7 +171,10 @@ fn checked_int(int: &LitInt) -> syn::Result<usize> {
     int.base10_parse::<usize>().map_err(|_| {
         syn::Error::new(
             int.span(),
-            format!("`worker_threads = {}` does not fit in a usize", int.base10_digits()),
+            format!(
+                "`worker_threads = {}` does not fit in a usize",
+                int.base10_digits()
+            ),
         )
     })
 }

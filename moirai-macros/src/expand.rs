@@ -249,29 +249,81 @@ mod tests {
 
     #[test]
     fn reports_misuse_and_still_emits_a_plain_function() {
-        let out = error_of(Kind::Main, quote!(), quote!(fn main() {}));
+        let out = error_of(
+            Kind::Main,
+            quote!(),
+            quote!(
+                fn main() {}
+            ),
+        );
         assert!(out.contains("the `async` keyword is missing"), "{out}");
         assert!(out.contains("fn main ()"), "{out}");
 
-        let out = error_of(Kind::Main, quote!(), quote!(async fn main(x: u8) {}));
+        let out = error_of(
+            Kind::Main,
+            quote!(),
+            quote!(
+                async fn main(x: u8) {}
+            ),
+        );
         assert!(out.contains("cannot take parameters"), "{out}");
         // The placeholder drops the parameters and the `async`.
-        assert!(out.contains("fn main () { :: core :: unimplemented ! () }"), "{out}");
+        assert!(
+            out.contains("fn main () { :: core :: unimplemented ! () }"),
+            "{out}"
+        );
 
-        let out = error_of(Kind::Test, quote!(), quote!(async fn t(x: u8) {}));
-        assert!(out.contains("a test function cannot take parameters"), "{out}");
+        let out = error_of(
+            Kind::Test,
+            quote!(),
+            quote!(
+                async fn t(x: u8) {}
+            ),
+        );
+        assert!(
+            out.contains("a test function cannot take parameters"),
+            "{out}"
+        );
 
-        let out = error_of(Kind::Main, quote!(), quote!(async fn main<T>() {}));
+        let out = error_of(
+            Kind::Main,
+            quote!(),
+            quote!(
+                async fn main<T>() {}
+            ),
+        );
         assert!(out.contains("cannot be generic"), "{out}");
 
-        let out = error_of(Kind::Test, quote!(), quote!(#[test] async fn t() {}));
+        let out = error_of(
+            Kind::Test,
+            quote!(),
+            quote!(
+                #[test]
+                async fn t() {}
+            ),
+        );
         assert!(out.contains("already adds #[test]"), "{out}");
 
-        let out = error_of(Kind::Main, quote!(bogus = 1), quote!(async fn main() {}));
+        let out = error_of(
+            Kind::Main,
+            quote!(bogus = 1),
+            quote!(
+                async fn main() {}
+            ),
+        );
         assert!(out.contains("unknown argument `bogus`"), "{out}");
 
-        let out = error_of(Kind::Main, quote!(), quote!(struct S;));
-        assert!(out.contains("can only be applied to an `async fn`"), "{out}");
+        let out = error_of(
+            Kind::Main,
+            quote!(),
+            quote!(
+                struct S;
+            ),
+        );
+        assert!(
+            out.contains("can only be applied to an `async fn`"),
+            "{out}"
+        );
         assert!(out.contains("struct S"), "{out}");
     }
 }

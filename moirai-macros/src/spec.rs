@@ -88,4 +88,43 @@ mod tests {
             assert!(reason.contains(needle), "{spec:?}: {reason}");
         }
     }
+
+    /// The compile-time check and the runtime's `Topology::from_str` agree on every spec built
+    /// from up to three of these pieces.
+    #[test]
+    fn agrees_with_the_runtime_parser() {
+        const PIECES: [&str; 14] = [
+            "",
+            "0",
+            "1",
+            "2",
+            "x",
+            "X",
+            " ",
+            "+",
+            "a",
+            "1024",
+            "1025",
+            "64",
+            "65",
+            "99999999999999999999",
+        ];
+        let mut checked = 0;
+        for a in PIECES {
+            for b in PIECES {
+                for c in PIECES {
+                    let spec = format!("{a}{b}{c}");
+                    let runtime = spec.parse::<moirai_rt::topology::Topology>();
+                    assert_eq!(
+                        validate(&spec).is_ok(),
+                        runtime.is_ok(),
+                        "{spec:?}: macro says {:?}, runtime says {runtime:?}",
+                        validate(&spec)
+                    );
+                    checked += usize::from(runtime.is_ok());
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} valid specs were generated");
+    }
 }

@@ -68,7 +68,12 @@ fn last() -> mock::Config {
     LAST.with(|last| last.borrow().clone())
 }
 
-#[moirai_macros::main(crate = "crate::mock", worker_threads = 3, topology = "2x4", pin_workers = true)]
+#[moirai_macros::main(
+    crate = "crate::mock",
+    worker_threads = 3,
+    topology = "2x4",
+    pin_workers = true
+)]
 async fn configured() -> u32 {
     let ready = async { 40 };
     ready.await + 2
