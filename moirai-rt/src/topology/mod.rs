@@ -197,7 +197,10 @@ impl Topology {
         distances: Vec<Vec<u32>>,
         source: TopologySource,
     ) -> Result<Topology, BuildError> {
-        let describe = || format!("{source} topology with node CPUs {nodes:?}");
+        let describe = || {
+            let lists: Vec<String> = nodes.iter().map(|cpus| format_cpulist(cpus)).collect();
+            format!("{source} topology with node CPUs [{}]", lists.join("] ["))
+        };
         let fail = |reason: String| invalid(&describe(), reason);
         if nodes.is_empty() {
             return Err(fail("a topology needs at least one node".to_owned()));

@@ -126,6 +126,16 @@ fn from_parts_validates() {
         src()
     ))
     .contains("CPU 1 is listed twice (in node0 and node1)"));
+    match Topology::from_parts(
+        vec![vec![0, 1, 2, 3], vec![]],
+        vec![vec![10, 20], vec![20, 10]],
+        TopologySource::Sysfs,
+    ) {
+        Err(BuildError::InvalidTopology { spec, .. }) => {
+            assert_eq!(spec, "sysfs topology with node CPUs [0-3] []")
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(reason_of(Topology::from_parts(
         vec![vec![0], vec![1]],
         vec![vec![10, 20]],
@@ -305,6 +315,7 @@ fn detect_on_this_machine_succeeds() {
     // The real environment may set MOIRAI_TOPOLOGY; either way the result must be usable.
     match Topology::detect() {
         Ok(t) => {
+            eprintln!("detected: {t}");
             assert!(t.num_nodes() >= 1 && t.num_cpus() >= 1);
             #[cfg(feature = "hwloc")]
             if std::env::var_os(TOPOLOGY_ENV).is_none() {
