@@ -28,9 +28,9 @@ pub enum BuildError {
 impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BuildError::ZeroWorkers => {
-                f.write_str("worker_threads must be at least 1 (a runtime with no workers can run nothing)")
-            }
+            BuildError::ZeroWorkers => f.write_str(
+                "worker_threads must be at least 1 (a runtime with no workers can run nothing)",
+            ),
             BuildError::InvalidTopology { spec, reason } => {
                 write!(f, "invalid topology {spec:?}: {reason}")
             }
@@ -56,11 +56,15 @@ enum JoinErrorRepr {
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
-        JoinError { repr: JoinErrorRepr::Cancelled }
+        JoinError {
+            repr: JoinErrorRepr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { repr: JoinErrorRepr::Panic(payload) }
+        JoinError {
+            repr: JoinErrorRepr::Panic(payload),
+        }
     }
 
     /// The task was aborted, or dropped because its runtime shut down before it finished.

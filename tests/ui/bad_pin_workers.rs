@@ -1,0 +1,2 @@
+#[moirai::main(pin_workers = 1)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[moirai::main(topology = "2x")]
+async fn main() {}

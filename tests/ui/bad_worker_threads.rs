@@ -1,0 +1,2 @@
+#[moirai::main(worker_threads = "x")]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[moirai::main]
+async fn main(args: Vec<String>) {
+    let _ = args;
+}

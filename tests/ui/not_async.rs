@@ -1,0 +1,3 @@
+// The attribute needs an `async fn`.
+#[moirai::main]
+fn main() {}

@@ -1,0 +1,2 @@
+#[moirai::main(flavor = "multi_thread")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[moirai::main(worker_threads = 0)]
+async fn main() {}
