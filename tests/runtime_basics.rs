@@ -67,7 +67,8 @@ fn yield_now_lets_other_tasks_run() {
     // One worker: the only way the second task can record its step between the first task's
     // steps is that yield_now really puts the first task behind it.
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
-    let log = rt.block_on(async {
+    // Both tasks are spawned from a task on that worker, so both sit in its deque in order.
+    let log = rt.block_on(moirai::spawn(async {
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let (l1, l2) = (log.clone(), log.clone());
         let a = moirai::spawn(async move {
@@ -85,7 +86,8 @@ fn yield_now_lets_other_tasks_run() {
         a.await.unwrap();
         b.await.unwrap();
         Arc::try_unwrap(log).unwrap().into_inner().unwrap()
-    });
+    }))
+    .unwrap();
     assert_eq!(log, vec![("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]);
 }
 

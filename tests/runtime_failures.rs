@@ -126,8 +126,10 @@ fn spawning_through_a_handle_after_shutdown_drops_the_future() {
     let h = handle.spawn(async move { drop(t) });
     assert_eq!(counter.dropped(), 1);
     assert!(moirai::block_on(h).unwrap_err().is_cancelled());
-    use futures::task::SpawnExt;
-    assert!(handle.spawn(async {}).is_err(), "the futures Spawn impl reports shutdown");
+    assert!(
+        futures::task::SpawnExt::spawn(&handle, async {}).is_err(),
+        "the futures Spawn impl reports shutdown"
+    );
 }
 
 #[test]

@@ -79,7 +79,12 @@ impl Idle {
     /// Stops searching; `true` if this was the last searcher, who must then either re-check
     /// every queue (before parking) or wake another worker (when it found work).
     pub(crate) fn end_search(&self) -> bool {
-        self.searching.fetch_sub(1, SeqCst) == 1
+        let last = self.searching.fetch_sub(1, SeqCst) == 1;
+        // The caller's re-check of the queues must not be ordered before this decrement (the
+        // other half of the fence in `notify_work`). A SeqCst RMW already is a full barrier on
+        // x86 and ARM; the explicit fence states the intent and is what loom models.
+        fence(SeqCst);
+        last
     }
 
     /// Called after a task was made visible on `node`: wakes a parked worker if nobody is
@@ -119,6 +124,7 @@ impl Idle {
             || {
                 slot.sleepers.fetch_add(1, SeqCst);
                 self.sleepers.fetch_add(1, SeqCst);
+                fence(SeqCst);
                 has_work()
             },
             timeout,
