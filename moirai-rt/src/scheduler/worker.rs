@@ -28,6 +28,9 @@ const FAIRNESS_INTERVAL: u32 = 61;
 /// Most consecutive polls served from the LIFO slot.
 const LIFO_STREAK: u32 = 3;
 
+/// Rounds of searching (with growing pauses) before a worker parks.
+const SEARCH_ROUNDS: u32 = 16;
+
 /// Longest remote-steal backoff, in failed search rounds skipped.
 const MAX_REMOTE_BACKOFF: u32 = 16;
 
@@ -85,7 +88,9 @@ impl Worker {
             lifo_streak: Cell::new(0),
             tick: Cell::new(0),
             searching: Cell::new(false),
-            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            rng: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            ),
             remote_backoff: Cell::new(0),
             remote_skipped: Cell::new(0),
         }
@@ -253,15 +258,41 @@ impl Worker {
             return None;
         }
         let start = self.random(n);
-        (0..n).find_map(|i| self.steal_from_worker(&self.shared.workers[victims[(start + i) % n]].stealer))
+        (0..n).find_map(|i| {
+            self.steal_from_worker(&self.shared.workers[victims[(start + i) % n]].stealer)
+        })
     }
 
+    /// Searches for work as a searcher, a few rounds with growing pauses before giving up: a
+    /// park and the wake-up that ends it cost two system calls, which is more than a short spin,
+    /// and while we search nobody needs to wake a parked worker for new work.
     fn search(&self) -> Option<Runnable> {
         if !self.searching.get() {
             if !self.shared.idle.try_begin_search() {
                 return None;
             }
             self.searching.set(true);
+        }
+        for round in 0..SEARCH_ROUNDS {
+            if let Some(t) = self.search_once() {
+                return Some(t);
+            }
+            if self.shared.is_closed() {
+                return None;
+            }
+            for _ in 0..(1u32 << round.min(6)) {
+                std::hint::spin_loop();
+            }
+        }
+        None
+    }
+
+    fn search_once(&self) -> Option<Runnable> {
+        if let Some(t) = self.local.pop().or_else(|| self.lifo.take()) {
+            return Some(t);
+        }
+        if let Some(t) = self.take_from_node_injector() {
+            return Some(t);
         }
         let shared = &*self.shared;
         let plan = &shared.victims[self.index];
@@ -322,9 +353,11 @@ impl Worker {
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
-        let waited = shared
-            .idle
-            .park(self.node, || shared.has_visible_work() || shared.is_closed(), None);
+        let waited = shared.idle.park(
+            self.node,
+            || shared.has_visible_work() || shared.is_closed(),
+            None,
+        );
         if !waited {
             // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
             // take it: let the searchers that can have the CPU before looking again.

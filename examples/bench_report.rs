@@ -1,0 +1,131 @@
+//! Runs the runtime workloads on Moirai and on tokio in one process and prints a markdown table of
+//! per-operation medians and ratios (the table in README.md).
+//!
+//! ```text
+//! cargo run --release --example bench_report -- [--threads N] [--topology SPEC]... [--runs R] [--workload NAME]
+//! ```
+//!
+//! Each `--topology` adds a Moirai column (default: the detected topology). Runs alternate between
+//! the runtimes so that both see the same machine noise; the figure is the median of `R` runs.
+
+use std::time::Instant;
+
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+use workloads::{Moirai, Rt, Tokio, Workload};
+
+struct Args {
+    threads: usize,
+    topologies: Vec<Option<String>>,
+    runs: usize,
+    only: Option<String>,
+    /// Run only Moirai (for profilers): no tokio column, no table.
+    profile: bool,
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        threads: 2,
+        topologies: Vec::new(),
+        runs: 15,
+        only: None,
+        profile: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
+        match a.as_str() {
+            "--threads" => args.threads = value().parse().expect("--threads N"),
+            "--topology" => args.topologies.push(Some(value())),
+            "--runs" => args.runs = value().parse().expect("--runs R"),
+            "--workload" => args.only = Some(value()),
+            "--profile" => args.profile = true,
+            "--help" | "-h" => {
+                println!(
+                    "bench_report [--threads N] [--topology SPEC]... [--runs R] [--workload NAME]"
+                );
+                std::process::exit(0);
+            }
+            other => panic!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    if args.topologies.is_empty() {
+        args.topologies.push(None);
+    }
+    args
+}
+
+fn time<R: Rt>(rt: &R, w: &Workload<R>) -> f64 {
+    let t = Instant::now();
+    (w.run)(rt);
+    t.elapsed().as_secs_f64() * 1e9 / w.ops as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args = parse_args();
+    if args.profile {
+        let m = Moirai::new(args.threads, args.topologies[0].as_deref());
+        for w in workloads::all::<Moirai>() {
+            if args.only.as_deref().is_none_or(|o| o == w.name) {
+                for _ in 0..args.runs {
+                    (w.run)(&m);
+                }
+            }
+        }
+        return;
+    }
+    let tokio = Tokio::new(args.threads);
+    let moirais: Vec<Moirai> = args
+        .topologies
+        .iter()
+        .map(|t| Moirai::new(args.threads, t.as_deref()))
+        .collect();
+    let tw: Vec<Workload<Tokio>> = workloads::all();
+    let mw: Vec<Workload<Moirai>> = workloads::all();
+
+    let label = |t: &Option<String>| {
+        t.clone()
+            .map_or("moirai".to_string(), |t| format!("moirai {t}"))
+    };
+    print!("| workload ({} threads) | tokio ns/op |", args.threads);
+    for t in &args.topologies {
+        print!(" {} ns/op | ratio |", label(t));
+    }
+    println!();
+    print!("|---|---:|");
+    for _ in &args.topologies {
+        print!("---:|---:|");
+    }
+    println!();
+
+    for (i, w) in tw.iter().enumerate() {
+        if args.only.as_deref().is_some_and(|o| o != w.name) {
+            continue;
+        }
+        // Warm up both (pools, allocator, thread wake-ups).
+        (w.run)(&tokio);
+        for m in &moirais {
+            (mw[i].run)(m);
+        }
+        let mut t_runs = Vec::new();
+        let mut m_runs: Vec<Vec<f64>> = vec![Vec::new(); moirais.len()];
+        for _ in 0..args.runs {
+            t_runs.push(time(&tokio, w));
+            for (k, m) in moirais.iter().enumerate() {
+                m_runs[k].push(time(m, &mw[i]));
+            }
+        }
+        let t = median(t_runs);
+        print!("| {} | {:.1} |", w.name, t);
+        for runs in m_runs {
+            let m = median(runs);
+            print!(" {:.1} | {:.2}x |", m, m / t);
+        }
+        println!();
+    }
+}
