@@ -41,6 +41,9 @@ pub struct Builder {
     thread_name: String,
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
+    task_pool: bool,
+    task_pool_capacity: usize,
+    prealloc_tasks: usize,
 }
 
 impl Default for Builder {
@@ -56,6 +59,9 @@ impl fmt::Debug for Builder {
             .field("topology", &self.topology)
             .field("pin_workers", &self.pin_workers)
             .field("thread_name", &self.thread_name)
+            .field("task_pool", &self.task_pool)
+            .field("task_pool_capacity", &self.task_pool_capacity)
+            .field("prealloc_tasks", &self.prealloc_tasks)
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +77,9 @@ impl Builder {
             thread_name: "moirai-worker".to_owned(),
             on_thread_start: None,
             on_thread_stop: None,
+            task_pool: true,
+            task_pool_capacity: crate::task::pool::DEFAULT_CAPACITY_BYTES,
+            prealloc_tasks: 0,
         }
     }
 
@@ -109,6 +118,28 @@ impl Builder {
     /// Runs `f` on each worker thread when it stops, after its last task.
     pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
         self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Recycle task memory (on by default): spawning reuses pooled carriers instead of allocating
+    /// a task each time. Off gives the plain one-allocation-per-spawn path, for comparison.
+    pub fn task_pool(mut self, enabled: bool) -> Self {
+        self.task_pool = enabled;
+        self
+    }
+
+    /// The most memory, in bytes, that idle pooled tasks in the shared free list may hold
+    /// (default 64 MiB); carriers freed beyond it are released to the allocator. Each worker also
+    /// keeps up to 64 idle carriers per size class of its own.
+    pub fn task_pool_capacity(mut self, bytes: usize) -> Self {
+        self.task_pool_capacity = bytes;
+        self
+    }
+
+    /// Creates `n` pooled carriers of each size class up to 256 bytes at start-up, so the first
+    /// spawns do not allocate either.
+    pub fn prealloc_tasks(mut self, n: usize) -> Self {
+        self.prealloc_tasks = n;
         self
     }
 
@@ -171,6 +202,8 @@ impl Builder {
             victims,
             global: CachePadded::new(Injector::new()),
             registry: Registry::new(workers + 1),
+            pool: crate::task::pool::SharedPool::new(self.task_pool_capacity),
+            pool_enabled: self.task_pool,
             closed: AtomicBool::new(false),
             external_spawns: AtomicU64::new(0),
             on_thread_start: self.on_thread_start.clone(),
@@ -199,6 +232,9 @@ impl Builder {
                     return Err(BuildError::ThreadSpawn(e.to_string()));
                 }
             }
+        }
+        if self.task_pool && self.prealloc_tasks > 0 {
+            crate::task::pool::prealloc(&shared, self.prealloc_tasks);
         }
         Ok(Runtime::from_parts(shared, threads))
     }

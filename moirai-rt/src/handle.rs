@@ -8,7 +8,7 @@ use futures::task::{FutureObj, Spawn, SpawnError};
 
 use crate::context::{self, EnterGuard};
 use crate::scheduler::{worker, Shared};
-use crate::task::{spawn_raw, JoinHandle};
+use crate::task::{self, JoinHandle};
 use crate::topology::{NodeId, Topology};
 use crate::RuntimeMetrics;
 
@@ -84,15 +84,14 @@ impl Handle {
     {
         match worker::current_of(&self.shared) {
             Some(w) => {
-                let (runnable, handle) = spawn_raw(&self.shared, w.node, w.index, future);
+                let (runnable, handle) = task::spawn(&self.shared, Some(w), w.node, future);
                 if let Some(r) = runnable {
                     w.spawn_local(r);
                 }
                 handle
             }
             None => {
-                let shard = self.shared.registry.num_shards() - 1;
-                let (runnable, handle) = spawn_raw(&self.shared, 0, shard, future);
+                let (runnable, handle) = task::spawn(&self.shared, None, 0, future);
                 if let Some(r) = runnable {
                     self.shared.push_external(r);
                 }
@@ -110,22 +109,14 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let node = self.shared.route(node.index());
-        let shard = match worker::current_of(&self.shared) {
-            Some(w) => {
-                crate::metrics::WorkerCounters::bump(
-                    &self.shared.workers[w.index].counters.spawns,
-                    1,
-                );
-                w.index
-            }
+        let w = worker::current_of(&self.shared);
+        match w {
+            Some(w) => crate::metrics::WorkerCounters::bump(&self.shared.workers[w.index].counters.spawns, 1),
             None => {
-                self.shared
-                    .external_spawns
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.shared.registry.num_shards() - 1
+                self.shared.external_spawns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-        };
-        let (runnable, handle) = spawn_raw(&self.shared, node, shard, future);
+        }
+        let (runnable, handle) = task::spawn(&self.shared, w, node, future);
         if let Some(r) = runnable {
             self.shared.push_to_node(node, r);
         }
@@ -147,7 +138,8 @@ impl Handle {
         self.shared.workers.len()
     }
 
-    /// Tasks alive right now (spawned and not yet finished or dropped).
+    /// Entries in the live-task registry: plain tasks spawned and not yet finished or dropped,
+    /// plus every pooled carrier in existence (busy or idle).
     pub fn live_tasks(&self) -> usize {
         self.shared.registry.live_tasks()
     }

@@ -34,7 +34,7 @@ pub use builder::{Builder, WORKER_THREADS_ENV};
 pub use context::EnterGuard;
 pub use error::{BuildError, JoinError};
 pub use handle::{Handle, TryCurrentError};
-pub use metrics::{Counters, NodeMetrics, RuntimeMetrics, WorkerMetrics};
+pub use metrics::{Counters, NodeMetrics, PoolMetrics, RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use spawn::{current_node, global_handle, spawn, spawn_on};
 pub use task::JoinHandle;

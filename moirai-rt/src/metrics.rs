@@ -73,6 +73,14 @@ counters! {
     parks,
     /// Times the worker's deque was full and half of it went to the node injector.
     overflows,
+    /// Spawns served by a pooled carrier from this worker's free list.
+    pool_hits,
+    /// Spawns that found no free carrier and created one.
+    pool_misses,
+    /// Refills of the worker's free list from the shared list.
+    pool_refills,
+    /// Spills of the worker's free list to the shared list.
+    pool_spills,
 }
 
 impl WorkerCounters {
@@ -145,10 +153,36 @@ pub struct RuntimeMetrics {
     pub nodes: Vec<NodeMetrics>,
     /// Tasks spawned from threads that are not workers of this runtime.
     pub external_spawns: u64,
+    /// The task pool as a whole.
+    pub pool: PoolMetrics,
+}
+
+/// The task pool as a whole (per-worker hits, misses, refills and spills are in [`Counters`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolMetrics {
+    /// Carriers ever created (each one allocation).
+    pub created: u64,
+    /// Carriers freed because the shared free list was full.
+    pub freed: u64,
+    /// Carriers idle in the shared free list right now.
+    pub idle_shared: u64,
+}
+
+impl PoolMetrics {
+    /// Carriers in existence: running a job, waiting for their join handle, or idle.
+    pub fn live(&self) -> u64 {
+        self.created - self.freed
+    }
 }
 
 impl RuntimeMetrics {
-    pub(crate) fn new(workers: Vec<WorkerMetrics>, num_nodes: usize, external_spawns: u64) -> Self {
+    pub(crate) fn new(
+        workers: Vec<WorkerMetrics>,
+        num_nodes: usize,
+        external_spawns: u64,
+        pool: PoolMetrics,
+    ) -> Self {
         let mut nodes: Vec<NodeMetrics> = (0..num_nodes)
             .map(|n| NodeMetrics {
                 node: NodeId::new(n),
@@ -165,6 +199,7 @@ impl RuntimeMetrics {
             workers,
             nodes,
             external_spawns,
+            pool,
         }
     }
 

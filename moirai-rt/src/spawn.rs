@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use crate::context;
 use crate::scheduler::worker;
-use crate::task::{spawn_raw, JoinHandle};
+use crate::task::{self, JoinHandle};
 use crate::topology::NodeId;
 use crate::{Handle, Runtime};
 
@@ -49,7 +49,7 @@ where
 {
     // Fast path: on a worker, spawn straight into its deque without touching the handle.
     if let Some(w) = worker::current() {
-        let (runnable, handle) = spawn_raw(&w.shared, w.node, w.index, future);
+        let (runnable, handle) = task::spawn(&w.shared, Some(w), w.node, future);
         if let Some(r) = runnable {
             w.spawn_local(r);
         }

@@ -40,6 +40,7 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
+use crate::task::pool::{self, CarrierHeader, SharedPool};
 use crate::task::{Registry, Runnable};
 use crate::topology::{NodeId, Topology};
 use idle::Idle;
@@ -75,6 +76,9 @@ pub(crate) struct Shared {
     pub(crate) global: CachePadded<Injector<Runnable>>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
+    /// Free pooled carriers shared between workers.
+    pub(crate) pool: SharedPool,
+    pub(crate) pool_enabled: bool,
     pub(crate) closed: AtomicBool,
     pub(crate) external_spawns: AtomicU64,
     pub(crate) on_thread_start: Option<ThreadHook>,
@@ -90,19 +94,31 @@ thread_local! {
     static DROPPING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Drops a runnable of a closed runtime (which drops its future), without recursion: a future
-/// whose drop wakes another task of the same runtime would otherwise nest one drop inside the
-/// other, as deep as the chain of tasks.
+/// Drops a runnable of a closed runtime (which drops its future, or retires its carrier), without
+/// recursion: a future whose drop wakes another task of the same runtime would otherwise nest one
+/// drop inside the other, as deep as the chain of tasks.
 pub(crate) fn drop_runnable(runnable: Runnable) {
     if DROPPING.with(|d| d.replace(true)) {
         DEFERRED_DROPS.with(|q| q.borrow_mut().push(runnable));
         return;
     }
-    drop(runnable);
+    retire(runnable);
     while let Some(next) = DEFERRED_DROPS.with(|q| q.borrow_mut().pop()) {
-        drop(next);
+        retire(next);
     }
     DROPPING.with(|d| d.set(false));
+}
+
+fn retire(runnable: Runnable) {
+    match CarrierHeader::of(&runnable) {
+        Some(carrier) => {
+            let carrier: *const CarrierHeader = carrier;
+            // SAFETY: the header lives inside the runnable's task, which `retire` keeps alive
+            // until it decides what to do with the runnable (it never uses the header after).
+            unsafe { (*carrier).retire(runnable) }
+        }
+        None => drop(runnable),
+    }
 }
 
 impl Shared {
@@ -116,10 +132,17 @@ impl Shared {
             drop_runnable(runnable);
             return;
         }
+        if let Some(carrier) = CarrierHeader::of(&runnable) {
+            if pool::carrier_is_free(carrier) {
+                let class = carrier.class as usize;
+                pool::recycle(self, runnable, class);
+                return;
+            }
+        }
         if let Some(worker) = worker::current_of(self) {
             worker.schedule_local(runnable, woken_while_running);
         } else {
-            let node = runnable.metadata().home_node;
+            let node = runnable.metadata().home_node();
             self.push_to_node(node, runnable);
         }
     }
@@ -175,6 +198,11 @@ impl Shared {
             workers,
             self.nodes.len(),
             self.external_spawns.load(Ordering::Relaxed),
+            crate::metrics::PoolMetrics {
+                created: self.pool.created.load(Ordering::Relaxed),
+                freed: self.pool.freed.load(Ordering::Relaxed),
+                idle_shared: self.pool.idle() as u64,
+            },
         )
     }
 
@@ -223,6 +251,10 @@ impl Shared {
             }
         }
 
+        // Free carriers.
+        for r in self.pool.drain() {
+            drop_runnable(r);
+        }
         // Idle tasks: wake them; the closed schedule function drops each one.
         for waker in self.registry.close_and_drain() {
             waker.wake();

@@ -20,6 +20,7 @@ use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 use super::{drop_runnable, Shared, LOCAL_QUEUE_CAP, STEAL_BATCH};
 use crate::metrics::WorkerCounters;
+use crate::task::pool::LocalPool;
 use crate::task::Runnable;
 
 /// Ticks between two looks at the injectors ahead of the local queues.
@@ -47,6 +48,8 @@ pub(crate) struct Worker {
     /// Search rounds to skip remote nodes for, and how many have been skipped.
     remote_backoff: Cell<u32>,
     remote_skipped: Cell<u32>,
+    /// This worker's free pooled carriers.
+    pub(crate) pool: LocalPool,
 }
 
 thread_local! {
@@ -93,6 +96,7 @@ impl Worker {
             ),
             remote_backoff: Cell::new(0),
             remote_skipped: Cell::new(0),
+            pool: LocalPool::default(),
         }
     }
 
@@ -119,6 +123,9 @@ impl Worker {
         }
         while let Some(task) = self.local.pop() {
             drop_runnable(task);
+        }
+        for carrier in self.pool.drain() {
+            drop_runnable(carrier);
         }
     }
 
@@ -221,7 +228,7 @@ impl Worker {
         let before = self.local.len();
         loop {
             match injector.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
-                Steal::Success(t) => return Some((t, (self.local.len() - before) as u64 + 1)),
+                Steal::Success(t) => return Some((t, self.local.len().saturating_sub(before) as u64 + 1)),
                 Steal::Empty => return None,
                 Steal::Retry => std::hint::spin_loop(),
             }
@@ -235,7 +242,7 @@ impl Worker {
         let before = self.local.len();
         loop {
             match victim.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
-                Steal::Success(t) => return Some((t, (self.local.len() - before) as u64 + 1)),
+                Steal::Success(t) => return Some((t, self.local.len().saturating_sub(before) as u64 + 1)),
                 Steal::Empty => return None,
                 Steal::Retry => std::hint::spin_loop(),
             }

@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use async_task::FallibleTask;
 
+use super::pool::{JoinOutcome, PooledJoin};
 use super::{Panic, TaskMeta};
 use crate::error::JoinError;
 
@@ -29,15 +30,24 @@ type Inner<T> = FallibleTask<Result<T, Panic>, TaskMeta>;
 /// assert_eq!(answer, 42);
 /// ```
 pub struct JoinHandle<T> {
-    // `abort` and `is_finished` take `&self`; `poll` gets `&mut` and never locks.
-    task: Mutex<Option<Inner<T>>>,
+    inner: Kind<T>,
+}
+
+enum Kind<T> {
+    /// A plain async-task task. `abort` and `is_finished` take `&self`; `poll` gets `&mut` and
+    /// never locks.
+    Plain(Mutex<Option<Inner<T>>>),
+    /// A job on a pooled carrier.
+    Pooled(PooledJoin<T>),
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: Inner<T>) -> Self {
-        JoinHandle {
-            task: Mutex::new(Some(task)),
-        }
+    pub(crate) fn plain(task: Inner<T>) -> Self {
+        JoinHandle { inner: Kind::Plain(Mutex::new(Some(task))) }
+    }
+
+    pub(crate) fn pooled(join: PooledJoin<T>) -> Self {
+        JoinHandle { inner: Kind::Pooled(join) }
     }
 
     /// Cancels the task. Its future is dropped by a worker as soon as one reaches it (at once if
@@ -47,7 +57,11 @@ impl<T> JoinHandle<T> {
     /// If the task finishes *while* `abort` runs, it may be reported as cancelled and its output
     /// dropped.
     pub fn abort(&self) {
-        let mut slot = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        let task = match &self.inner {
+            Kind::Plain(task) => task,
+            Kind::Pooled(join) => return join.abort(),
+        };
+        let mut slot = task.lock().unwrap_or_else(|e| e.into_inner());
         if slot.as_ref().is_some_and(|t| !t.is_finished()) {
             // Dropping an async-task handle cancels the task.
             drop(slot.take());
@@ -56,7 +70,11 @@ impl<T> JoinHandle<T> {
 
     /// Whether the task has finished: completed, panicked, or been cancelled.
     pub fn is_finished(&self) -> bool {
-        let slot = self.task.lock().unwrap_or_else(|e| e.into_inner());
+        let task = match &self.inner {
+            Kind::Plain(task) => task,
+            Kind::Pooled(join) => return join.is_finished(),
+        };
+        let slot = task.lock().unwrap_or_else(|e| e.into_inner());
         slot.as_ref().is_none_or(|t| t.is_finished())
     }
 }
@@ -65,11 +83,17 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let slot = self
-            .get_mut()
-            .task
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner());
+        let task = match &mut self.get_mut().inner {
+            Kind::Plain(task) => task,
+            Kind::Pooled(join) => {
+                return join.poll(cx).map(|outcome| match outcome {
+                    JoinOutcome::Output(Ok(value)) => Ok(value),
+                    JoinOutcome::Output(Err(panic)) => Err(JoinError::panic(panic)),
+                    JoinOutcome::Cancelled => Err(JoinError::cancelled()),
+                })
+            }
+        };
+        let slot = task.get_mut().unwrap_or_else(|e| e.into_inner());
         let Some(task) = slot.as_mut() else {
             return Poll::Ready(Err(JoinError::cancelled()));
         };
@@ -87,13 +111,11 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(task) = self
-            .task
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-        {
-            task.detach();
+        // A pooled job detaches (or recycles its carrier) in `PooledJoin`'s own drop.
+        if let Kind::Plain(task) = &mut self.inner {
+            if let Some(task) = task.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+                task.detach();
+            }
         }
     }
 }

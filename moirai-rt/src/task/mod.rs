@@ -9,9 +9,12 @@
 
 mod future;
 mod join;
+pub(crate) mod pool;
 mod registry;
 
 use std::future::Future;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_task::WithInfo;
@@ -27,8 +30,24 @@ use crate::scheduler::Shared;
 #[derive(Debug)]
 pub(crate) struct TaskMeta {
     /// The node the task was spawned on (or asked for with `spawn_on`); wake-ups from outside the
-    /// runtime go to this node's injector.
-    pub(crate) home_node: usize,
+    /// runtime go to this node's injector. A carrier's changes with each job.
+    pub(crate) home_node: AtomicUsize,
+    /// For a pooled carrier, its header (set on its first poll); null for a plain task.
+    pub(crate) carrier: AtomicPtr<pool::CarrierHeader>,
+}
+
+impl TaskMeta {
+    fn plain(home_node: usize) -> TaskMeta {
+        TaskMeta { home_node: AtomicUsize::new(home_node), carrier: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    fn carrier() -> TaskMeta {
+        TaskMeta::plain(0)
+    }
+
+    pub(crate) fn home_node(&self) -> usize {
+        self.home_node.load(Ordering::Relaxed)
+    }
 }
 
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
@@ -52,7 +71,7 @@ where
     let schedule = WithInfo(move |runnable, info: async_task::ScheduleInfo| {
         scheduler.schedule(runnable, info.woken_while_running)
     });
-    let builder = async_task::Builder::new().metadata(TaskMeta { home_node });
+    let builder = async_task::Builder::new().metadata(TaskMeta::plain(home_node));
     let registry = &shared.registry;
     let (runnable, task) = match registry.reserve(shard) {
         Some(mut slot) => {
@@ -69,5 +88,26 @@ where
             (None, task)
         }
     };
-    (runnable, JoinHandle::new(task.fallible()))
+    (runnable, JoinHandle::plain(task.fallible()))
+}
+
+/// Spawns `future` on the runtime `shared`: into a pooled carrier when pooling is on and the
+/// future fits one, else as a plain task. `w` is the current worker of that runtime, if any.
+pub(crate) fn spawn<F>(
+    shared: &Arc<Shared>,
+    w: Option<&crate::scheduler::worker::Worker>,
+    home_node: usize,
+    future: F,
+) -> (Option<Runnable>, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match pool::try_spawn_pooled(shared, w, home_node, future) {
+        Ok((runnable, join)) => (Some(runnable), JoinHandle::pooled(join)),
+        Err(future) => {
+            let shard = w.map_or(shared.registry.num_shards() - 1, |w| w.index);
+            spawn_raw(shared, home_node, shard, future)
+        }
+    }
 }

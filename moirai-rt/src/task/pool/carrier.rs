@@ -1,0 +1,503 @@
+//! A carrier: a long-lived `async-task` runnable that runs one job at a time from an inline
+//! buffer, and its state machine.
+//!
+//! # Layout
+//!
+//! A carrier is one allocation, made by async-task: header, [`TaskMeta`], schedule function, and
+//! the future, a [`CarrierFuture<N>`]: a [`CarrierHeader`] (state word, wakers, job vtable) followed
+//! by an `N`-byte, 16-aligned buffer. The buffer holds the job's future while it runs and its
+//! output (`Result<T, Panic>`) once it finished. The carrier registers its address in its
+//! [`TaskMeta`] on its first poll, which is how the scheduler and the pool find the header of a
+//! [`Runnable`].
+//!
+//! # State word
+//!
+//! `state` holds a phase (`FREE`, `RUNNING`, `DONE`), flags, and a generation in the upper bits
+//! that install bumps for each job.
+//!
+//! * `FREE`: no job. The carrier is in a free list, or on its way there.
+//! * `RUNNING`: a job is installed. Only the holder of the carrier's runnable touches the buffer.
+//! * `DONE`: the buffer holds the output (unless `CANCELLED`), waiting for the join handle.
+//! * `HANDLE`: a join handle refers to this job. While it is set the carrier is never reused or
+//!   freed, which is what makes the handle's raw pointer valid; the handle clears it when it has
+//!   taken the output or is dropped. `ABORT`: the handle asked for cancellation. `ORPHAN`: the
+//!   runtime shut down while the handle was alive; the carrier's runnable was parked in `orphan`
+//!   and the handle drops it when it lets go.
+//!
+//! Who recycles: whichever of job and handle finishes last. A job that finishes with no handle
+//! drops its output and goes `FREE`; a handle that lets go of a `DONE` job makes it `FREE`. Going
+//! `FREE` always ends with a wake of the carrier, and the schedule function puts a `FREE`
+//! carrier's runnable in a free list instead of a run queue.
+
+use std::cell::{Cell, UnsafeCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::{self, MaybeUninit};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use futures::task::AtomicWaker;
+
+use crate::task::registry::Entry;
+use crate::task::{Panic, Runnable, TaskMeta};
+
+pub(crate) const FREE: usize = 0;
+pub(crate) const RUNNING: usize = 1;
+pub(crate) const DONE: usize = 2;
+const PHASE: usize = 0b11;
+pub(crate) const CANCELLED: usize = 1 << 2;
+pub(crate) const HANDLE: usize = 1 << 3;
+pub(crate) const ABORT: usize = 1 << 4;
+pub(crate) const ORPHAN: usize = 1 << 5;
+const GEN_SHIFT: u32 = 8;
+const GEN_ONE: usize = 1 << GEN_SHIFT;
+
+pub(crate) fn phase(s: usize) -> usize {
+    s & PHASE
+}
+
+pub(crate) fn generation(s: usize) -> usize {
+    s >> GEN_SHIFT
+}
+
+/// What a carrier needs to know about the job it runs, erased over the future's type.
+pub(crate) struct JobVTable {
+    /// Polls the future in the buffer; on `Ready`, drops it and writes its `Result<T, Panic>`.
+    poll: unsafe fn(*mut u8, &mut Context<'_>) -> Poll<()>,
+    /// Drops the future in the buffer (job cancelled).
+    drop_future: unsafe fn(*mut u8),
+    /// Drops the output in the buffer (nobody will take it).
+    drop_output: unsafe fn(*mut u8),
+}
+
+struct VTableOf<F>(PhantomData<F>);
+
+impl<F: Future> VTableOf<F> {
+    const VTABLE: JobVTable = JobVTable {
+        poll: poll_job::<F>,
+        drop_future: drop_in_buffer::<F>,
+        drop_output: drop_in_buffer::<Result<F::Output, Panic>>,
+    };
+}
+
+/// # Safety
+/// `buf` holds a live, pinned `F`.
+unsafe fn poll_job<F: Future>(buf: *mut u8, cx: &mut Context<'_>) -> Poll<()> {
+    // SAFETY: the caller guarantees `buf` holds a live `F`; it stays in place (the buffer is part
+    // of a pinned carrier future) until it is dropped below.
+    let fut = unsafe { Pin::new_unchecked(&mut *buf.cast::<F>()) };
+    let output: Result<F::Output, Panic> = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(v)) => Ok(v),
+        Err(panic) => Err(panic),
+    };
+    // A panic in the future's destructor must not take the worker down; the output stands.
+    // SAFETY: the future is live and never used again after this drop.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(buf.cast::<F>()) }));
+    // SAFETY: the output type fits the buffer (checked by `fits` at spawn) and the future's
+    // memory is dead, so the buffer is free for it.
+    unsafe { buf.cast::<Result<F::Output, Panic>>().write(output) };
+    Poll::Ready(())
+}
+
+/// # Safety
+/// `buf` holds a live `T`, which is not used again.
+unsafe fn drop_in_buffer<T>(buf: *mut u8) {
+    // SAFETY: as the caller guarantees.
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(buf.cast::<T>()) }));
+}
+
+/// The part of a carrier that does not depend on its buffer size.
+#[repr(C)]
+pub(crate) struct CarrierHeader {
+    pub(crate) state: AtomicUsize,
+    meta: *const TaskMeta,
+    /// The carrier's own waker, set on the first poll; used to get the carrier's runnable back
+    /// (to recycle or abort it) when nobody holds it.
+    self_waker: UnsafeCell<Option<Waker>>,
+    join_waker: AtomicWaker,
+    vtable: Cell<Option<&'static JobVTable>>,
+    orphan: UnsafeCell<Option<Runnable>>,
+    entry: Cell<Option<Entry>>,
+    /// Size class index, for the free lists.
+    pub(crate) class: u8,
+}
+
+#[repr(C, align(16))]
+struct Buffer<const N: usize>([MaybeUninit<u8>; N]);
+
+/// The future of a carrier with an `N`-byte job buffer.
+#[repr(C)]
+pub(crate) struct CarrierFuture<const N: usize> {
+    header: CarrierHeader,
+    buf: Buffer<N>,
+}
+
+/// Offset of the buffer from the header: the same for every `N` (the header is `repr(C)` and the
+/// buffer is 16-aligned).
+const BUF_OFFSET: usize = mem::offset_of!(CarrierFuture<16>, buf);
+
+// SAFETY (of the `Send` impl below): the header's cells are only touched by whoever holds the
+// carrier's runnable (one thread at a time), or under the state-word protocol above.
+unsafe impl<const N: usize> Send for CarrierFuture<N> {}
+
+impl<const N: usize> CarrierFuture<N> {
+    pub(crate) fn new(meta: &TaskMeta, class: u8, entry: Option<Entry>) -> Self {
+        debug_assert_eq!(mem::offset_of!(CarrierFuture<N>, buf), BUF_OFFSET);
+        CarrierFuture {
+            header: CarrierHeader {
+                state: AtomicUsize::new(FREE),
+                meta,
+                self_waker: UnsafeCell::new(None),
+                join_waker: AtomicWaker::new(),
+                vtable: Cell::new(None),
+                orphan: UnsafeCell::new(None),
+                entry: Cell::new(entry),
+                class,
+            },
+            buf: Buffer([MaybeUninit::uninit(); N]),
+        }
+    }
+}
+
+/// Whether a job of future `F` fits a buffer of `n` bytes (future and output both).
+pub(crate) const fn fits<F: Future>(n: usize) -> bool {
+    mem::size_of::<F>() <= n
+        && mem::align_of::<F>() <= 16
+        && mem::size_of::<Result<F::Output, Panic>>() <= n
+        && mem::align_of::<Result<F::Output, Panic>>() <= 16
+}
+
+impl CarrierHeader {
+    fn buf(&self) -> *mut u8 {
+        // SAFETY: every header is the first field of a `CarrierFuture<N>` (the only place one is
+        // built), whose buffer starts `BUF_OFFSET` bytes after it.
+        unsafe { (self as *const CarrierHeader as *mut u8).add(BUF_OFFSET) }
+    }
+
+    /// The carrier behind a runnable, if it is one that has been initialised.
+    pub(crate) fn of(runnable: &Runnable) -> Option<&CarrierHeader> {
+        let p = runnable.metadata().carrier.load(Ordering::Acquire);
+        // SAFETY: a non-null `carrier` points to the header inside this very task's future, which
+        // lives at least as long as the runnable we borrow.
+        unsafe { p.as_ref() }
+    }
+
+    /// Installs a job. The caller holds the carrier's runnable and the carrier is `FREE`.
+    ///
+    /// # Safety
+    /// `fits::<F>(N)` for this carrier's buffer size `N`.
+    pub(crate) unsafe fn install<F>(&self, future: F, home_node: usize) -> usize
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let s = self.state.load(Ordering::Relaxed);
+        debug_assert_eq!(phase(s), FREE);
+        // SAFETY: the buffer is large and aligned enough (caller) and holds nothing (`FREE`).
+        unsafe { self.buf().cast::<F>().write(future) };
+        self.vtable.set(Some(&VTableOf::<F>::VTABLE));
+        // SAFETY: `meta` points to this task's metadata, which outlives its future.
+        unsafe { &*self.meta }.home_node.store(home_node, Ordering::Relaxed);
+        let s = (s & !(GEN_ONE - 1)).wrapping_add(GEN_ONE) | RUNNING | HANDLE;
+        // Published to the worker that pops the runnable by the queue's own synchronisation, and
+        // to the join handle through its pointer; Release for both.
+        self.state.store(s, Ordering::Release);
+        generation(s)
+    }
+
+    /// Polls the carrier. Called by `CarrierFuture::poll` with the carrier's own context.
+    fn poll(&self, cx: &mut Context<'_>) {
+        let s = self.state.load(Ordering::Acquire);
+        match phase(s) {
+            RUNNING => {}
+            FREE => {
+                // SAFETY: only the holder of the runnable (us, while polling) writes `self_waker`,
+                // and only on this first poll, before the carrier is ever shared.
+                let waker = unsafe { &mut *self.self_waker.get() };
+                if waker.is_none() {
+                    *waker = Some(cx.waker().clone());
+                    // SAFETY: as in `buf`; the metadata outlives the future.
+                    unsafe { &*self.meta }
+                        .carrier
+                        .store(self as *const CarrierHeader as *mut CarrierHeader, Ordering::Release);
+                }
+                // A free carrier that got polled (first poll, or a stale wake racing with its
+                // release): schedule it again, and the schedule function files it as free.
+                cx.waker().wake_by_ref();
+                return;
+            }
+            _ => return, // DONE: a stale wake-up from the job that just finished.
+        }
+        let vtable = self.vtable.get().expect("a running carrier has a job");
+        if s & ABORT != 0 {
+            // SAFETY: RUNNING means the buffer holds the live future; we hold the runnable.
+            unsafe { (vtable.drop_future)(self.buf()) };
+            self.finish(cx, true);
+            return;
+        }
+        // SAFETY: as above.
+        if unsafe { (vtable.poll)(self.buf(), cx) }.is_ready() {
+            self.finish(cx, false);
+        }
+    }
+
+    /// The job ended (its output is in the buffer unless `cancelled`): hand it to the join
+    /// handle, or recycle the carrier if there is none.
+    fn finish(&self, cx: &mut Context<'_>, cancelled: bool) {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & HANDLE != 0 {
+                let done = (s & !(PHASE | ABORT)) | DONE | if cancelled { CANCELLED } else { 0 };
+                match self.state.compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => {
+                        self.join_waker.wake();
+                        return;
+                    }
+                    Err(actual) => s = actual,
+                }
+            } else {
+                // Detached: nobody will read the output. HANDLE is never set again for this job,
+                // so nothing else touches the state until we publish FREE.
+                if !cancelled {
+                    let vtable = self.vtable.get().expect("a running carrier has a job");
+                    // SAFETY: the buffer holds the output, which nobody else can reach.
+                    unsafe { (vtable.drop_output)(self.buf()) };
+                }
+                self.vtable.set(None);
+                self.state.store((s & !(GEN_ONE - 1)) | FREE, Ordering::Release);
+                cx.waker().wake_by_ref();
+                return;
+            }
+        }
+    }
+
+    /// Shuts the carrier down with its runnable in hand (the runtime is closed): drops its job's
+    /// future if it has one, and either drops the runnable or, while a join handle still refers to
+    /// the carrier, parks it in `orphan` for the handle to drop.
+    pub(crate) fn retire(&self, runnable: Runnable) {
+        let s = self.state.load(Ordering::Acquire);
+        if phase(s) == RUNNING {
+            let vtable = self.vtable.get().expect("a running carrier has a job");
+            // SAFETY: we hold the runnable, so nobody polls the job; the buffer holds the future.
+            unsafe { (vtable.drop_future)(self.buf()) };
+            self.vtable.set(None);
+            // Record the cancellation now, so that a handle arriving later sees a finished job.
+            let mut s = s;
+            loop {
+                let done = (s & !(PHASE | ABORT)) | DONE | CANCELLED;
+                match self.state.compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => break,
+                    Err(actual) => s = actual,
+                }
+            }
+        }
+        // SAFETY: we hold the runnable; the handle only reads `orphan` after seeing ORPHAN.
+        unsafe { *self.orphan.get() = Some(runnable) };
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & HANDLE == 0 {
+                // Nobody refers to the carrier: take the runnable back and drop it.
+                // SAFETY: as above, nobody else reads `orphan` without ORPHAN set.
+                let r = unsafe { (*self.orphan.get()).take() };
+                self.join_waker.wake();
+                drop(r);
+                return;
+            }
+            match self.state.compare_exchange_weak(s, s | ORPHAN, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    // From here on the handle owns the carrier; do not touch it again.
+                    return;
+                }
+                Err(actual) => s = actual,
+            }
+        }
+    }
+}
+
+impl<const N: usize> Future for CarrierFuture<N> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A carrier never completes: it is dropped (by its runnable) when retired or trimmed.
+        self.header.poll(cx);
+        Poll::Pending
+    }
+}
+
+impl<const N: usize> Drop for CarrierFuture<N> {
+    fn drop(&mut self) {
+        let h = &self.header;
+        if let Some(entry) = h.entry.take() {
+            entry.remove();
+        }
+        let s = h.state.load(Ordering::Acquire);
+        if let Some(vtable) = h.vtable.get() {
+            // Defensive: every path that drops a carrier's runnable goes through `retire` or holds
+            // a FREE carrier, so a job is only found here if that invariant was broken.
+            // SAFETY: the vtable is set exactly while the buffer holds a future or an output.
+            match phase(s) {
+                RUNNING => unsafe { (vtable.drop_future)(h.buf()) },
+                DONE if s & CANCELLED == 0 => unsafe { (vtable.drop_output)(h.buf()) },
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The join side of a pooled job.
+pub(crate) struct PooledJoin<T> {
+    carrier: NonNull<CarrierHeader>,
+    generation: usize,
+    /// Set once the handle has let go of the carrier; after that it never touches it again.
+    released: bool,
+    _output: PhantomData<fn() -> T>,
+}
+
+// SAFETY: the handle only touches the carrier through its atomic state word, its AtomicWaker and,
+// once the job is DONE and before releasing, the output it then owns exclusively; moving it to
+// another thread moves the right to take a `T`, hence `T: Send`.
+unsafe impl<T: Send> Send for PooledJoin<T> {}
+// SAFETY: `&self` methods (`abort`, `is_finished`) only use the atomic state word and the
+// carrier's own waker.
+unsafe impl<T: Send> Sync for PooledJoin<T> {}
+
+/// What awaiting a pooled job gave.
+pub(crate) enum JoinOutcome<T> {
+    Output(Result<T, Panic>),
+    Cancelled,
+}
+
+impl<T> PooledJoin<T> {
+    pub(crate) fn new(carrier: &CarrierHeader, generation: usize) -> Self {
+        PooledJoin { carrier: NonNull::from(carrier), generation, released: false, _output: PhantomData }
+    }
+
+    fn header(&self) -> &CarrierHeader {
+        debug_assert!(!self.released);
+        // SAFETY: while `released` is false this handle holds the carrier's HANDLE flag, and a
+        // carrier is neither reused nor freed while that flag is set.
+        unsafe { self.carrier.as_ref() }
+    }
+
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<JoinOutcome<T>> {
+        if self.released {
+            return Poll::Ready(JoinOutcome::Cancelled);
+        }
+        let h = self.header();
+        let mut s = h.state.load(Ordering::Acquire);
+        if phase(s) != DONE {
+            h.join_waker.register(cx.waker());
+            s = h.state.load(Ordering::Acquire);
+            if phase(s) != DONE {
+                return Poll::Pending;
+            }
+        }
+        if generation(s) != self.generation {
+            // Cannot happen while we hold HANDLE; refuse another job's output all the same.
+            self.released = true;
+            return Poll::Ready(JoinOutcome::Cancelled);
+        }
+        let outcome = if s & CANCELLED != 0 {
+            JoinOutcome::Cancelled
+        } else {
+            // SAFETY: DONE without CANCELLED: the buffer holds this job's `Result<T, Panic>` (the
+            // generation matches), and holding HANDLE makes us its only reader.
+            JoinOutcome::Output(unsafe { h.buf().cast::<Result<T, Panic>>().read() })
+        };
+        // The output has been moved out: release without dropping it.
+        h.vtable.set(None);
+        self.release();
+        Poll::Ready(outcome)
+    }
+
+    /// Gives the carrier up: clears HANDLE, recycles it if its job is done, and drops it if the
+    /// runtime orphaned it.
+    fn release(&mut self) {
+        debug_assert!(!self.released);
+        // SAFETY: as in `header`; the reference is not tied to `self` so that `released` can be
+        // updated while it lives, and it is not used after the carrier may be gone.
+        let h: &CarrierHeader = unsafe { &*self.carrier.as_ptr() };
+        let mut s = h.state.load(Ordering::Acquire);
+        loop {
+            if s & ORPHAN != 0 {
+                self.released = true;
+                // SAFETY: ORPHAN was published after `orphan` was written, and only we take it.
+                let runnable = unsafe { (*h.orphan.get()).take() };
+                if let Some(vtable) = h.vtable.get() {
+                    if phase(s) == DONE && s & CANCELLED == 0 {
+                        // SAFETY: an untaken output of a finished job that nobody else can reach.
+                        unsafe { (vtable.drop_output)(h.buf()) };
+                    }
+                    h.vtable.set(None);
+                }
+                // Dropping the runnable drops the carrier: do not touch `h` after this.
+                drop(runnable);
+                return;
+            }
+            if phase(s) == DONE {
+                if let Some(vtable) = h.vtable.take() {
+                    if s & CANCELLED == 0 {
+                        // SAFETY: as above: nobody took the output and nobody else can.
+                        unsafe { (vtable.drop_output)(h.buf()) };
+                    }
+                }
+                // Keep the carrier alive (a task reference) across the store below: once it is
+                // FREE another thread may pick it up, or the pool may free it.
+                // SAFETY: `self_waker` was written on the first poll, before the carrier was ever
+                // handed out, and is never written again.
+                let waker = unsafe { (*h.self_waker.get()).clone() };
+                match h.state.compare_exchange(s, (s & !(GEN_ONE - 1)) | FREE, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => {
+                        self.released = true;
+                        if let Some(w) = waker {
+                            w.wake();
+                        }
+                        return;
+                    }
+                    Err(actual) => s = actual,
+                }
+            } else {
+                // Still running: detach.
+                match h.state.compare_exchange_weak(s, s & !HANDLE, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => {
+                        self.released = true;
+                        return;
+                    }
+                    Err(actual) => s = actual,
+                }
+            }
+        }
+    }
+
+    /// Asks the job to stop; it resolves as cancelled unless it already finished.
+    pub(crate) fn abort(&self) {
+        if self.released {
+            return;
+        }
+        let h = self.header();
+        let s = h.state.fetch_or(ABORT, Ordering::AcqRel);
+        if phase(s) == RUNNING && s & ABORT == 0 {
+            // SAFETY: as in `release`; we hold HANDLE so the carrier is alive.
+            if let Some(w) = unsafe { &*h.self_waker.get() } {
+                w.wake_by_ref();
+            }
+        }
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.released || phase(self.header().state.load(Ordering::Acquire)) == DONE
+    }
+}
+
+impl<T> Drop for PooledJoin<T> {
+    fn drop(&mut self) {
+        if !self.released {
+            self.release();
+        }
+    }
+}

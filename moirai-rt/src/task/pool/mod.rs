@@ -1,0 +1,277 @@
+//! Pooled tasks: spawning reuses a *carrier* (a long-lived async-task runnable, see
+//! [`carrier`]) instead of allocating a task, so steady-state spawning allocates nothing.
+//!
+//! # Why carriers
+//!
+//! async-task allocates every task itself and has no allocator hook, so memory can only be
+//! recycled as whole runnables. A carrier runs one job at a time from an inline buffer and, when
+//! the job is done and its join handle has taken the output (or was dropped), goes back to a free
+//! list. Carriers come in size classes ([`CLASSES`]) so a small future does not pay for a big
+//! buffer; a job whose future or output does not fit the largest class, or needs more than 16-byte
+//! alignment, is spawned as a plain task (one allocation).
+//!
+//! # Free lists
+//!
+//! * Each worker keeps a list per class ([`LocalPool`]), touched only by its own thread: popping
+//!   and pushing are plain `Vec` operations, no atomic read-modify-write.
+//! * A list that grows past [`LOCAL_MAX`] spills [`BATCH`] carriers to the runtime's shared list
+//!   ([`SharedPool`], one mutex per class); an empty one refills up to [`BATCH`] from it (Go's
+//!   scheduler recycles goroutines the same way). Threads that are not workers use the shared list
+//!   directly.
+//! * The shared list is bounded in bytes (`Builder::task_pool_capacity`); carriers spilled past
+//!   the bound are freed. Per-worker lists are bounded by count.
+//!
+//! A carrier is registered in the live-task registry once, when it is created, so teardown can
+//! reach every job without any per-spawn bookkeeping.
+
+pub(crate) mod carrier;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_task::WithInfo;
+
+pub(crate) use carrier::{CarrierHeader, JoinOutcome, PooledJoin};
+use carrier::{fits, CarrierFuture, FREE};
+
+use super::{Runnable, TaskMeta};
+use crate::metrics::WorkerCounters;
+use crate::scheduler::{worker, Shared};
+
+/// Buffer sizes of the carrier classes, in bytes.
+pub(crate) const CLASSES: [usize; 5] = [32, 64, 128, 256, 512];
+
+/// Most carriers of one class a worker keeps before spilling to the shared list.
+pub(crate) const LOCAL_MAX: usize = 64;
+
+/// Carriers moved per spill or refill.
+pub(crate) const BATCH: usize = 32;
+
+/// Approximate bytes of a carrier beyond its buffer (async-task header, metadata, schedule
+/// function, carrier header, allocator overhead); used for the shared list's byte bound.
+const CARRIER_OVERHEAD: usize = 176;
+
+/// Default bound of the shared free list.
+pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
+
+fn carrier_bytes(class: usize) -> usize {
+    CLASSES[class] + CARRIER_OVERHEAD
+}
+
+/// The smallest class whose carriers can run `F`, if any.
+pub(crate) const fn class_of<F: Future>() -> Option<usize> {
+    let mut i = 0;
+    while i < CLASSES.len() {
+        if fits::<F>(CLASSES[i]) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// A worker's own free lists.
+#[derive(Default)]
+pub(crate) struct LocalPool {
+    lists: [RefCell<Vec<Runnable>>; CLASSES.len()],
+}
+
+impl LocalPool {
+    pub(crate) fn drain(&self) -> Vec<Runnable> {
+        self.lists.iter().flat_map(|l| std::mem::take(&mut *l.borrow_mut())).collect()
+    }
+}
+
+/// The runtime's shared free lists, bounded in bytes.
+pub(crate) struct SharedPool {
+    lists: [Mutex<Vec<Runnable>>; CLASSES.len()],
+    idle_bytes: AtomicUsize,
+    capacity: usize,
+    pub(crate) created: AtomicU64,
+    pub(crate) freed: AtomicU64,
+}
+
+impl SharedPool {
+    pub(crate) fn new(capacity: usize) -> SharedPool {
+        SharedPool {
+            lists: Default::default(),
+            idle_bytes: AtomicUsize::new(0),
+            capacity,
+            created: AtomicU64::new(0),
+            freed: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self, class: usize) -> std::sync::MutexGuard<'_, Vec<Runnable>> {
+        // No user code runs under this lock.
+        self.lists[class].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Files free carriers of `class`; those past the byte bound are freed (after the lock).
+    fn push(&self, class: usize, carriers: Vec<Runnable>) {
+        let size = carrier_bytes(class);
+        let mut excess = Vec::new();
+        {
+            let mut list = self.lock(class);
+            for r in carriers {
+                if self.idle_bytes.load(Ordering::Relaxed) + size > self.capacity {
+                    excess.push(r);
+                } else {
+                    self.idle_bytes.fetch_add(size, Ordering::Relaxed);
+                    list.push(r);
+                }
+            }
+        }
+        self.freed.fetch_add(excess.len() as u64, Ordering::Relaxed);
+        drop(excess); // FREE carriers: dropping the runnable frees the carrier.
+    }
+
+    fn pop_batch(&self, class: usize, n: usize, into: &mut Vec<Runnable>) -> usize {
+        let mut list = self.lock(class);
+        let k = n.min(list.len());
+        let at = list.len() - k;
+        into.extend(list.drain(at..));
+        self.idle_bytes.fetch_sub(k * carrier_bytes(class), Ordering::Relaxed);
+        k
+    }
+
+    /// Carriers idle in the shared lists.
+    pub(crate) fn idle(&self) -> usize {
+        (0..CLASSES.len()).map(|c| self.lock(c).len()).sum()
+    }
+
+    pub(crate) fn drain(&self) -> Vec<Runnable> {
+        let mut out = Vec::new();
+        for c in 0..CLASSES.len() {
+            out.append(&mut self.lock(c));
+        }
+        self.idle_bytes.store(0, Ordering::Relaxed);
+        out
+    }
+}
+
+/// Creates a carrier of `class` and files it, free, in the pool (the caller then pops it).
+fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
+    let scheduler = Arc::clone(shared);
+    let schedule = WithInfo(move |runnable, info: async_task::ScheduleInfo| {
+        scheduler.schedule(runnable, info.woken_while_running)
+    });
+    let builder = async_task::Builder::new().metadata(TaskMeta::carrier());
+    let registry = &shared.registry;
+    let Some(mut slot) = registry.reserve(shard) else {
+        return; // shut down: the caller falls back to a plain task
+    };
+    let entry = slot.entry(registry);
+    let class_u8 = class as u8;
+    let (runnable, task) = match class {
+        0 => builder.spawn(move |m| CarrierFuture::<32>::new(m, class_u8, Some(entry)), schedule),
+        1 => builder.spawn(move |m| CarrierFuture::<64>::new(m, class_u8, Some(entry)), schedule),
+        2 => builder.spawn(move |m| CarrierFuture::<128>::new(m, class_u8, Some(entry)), schedule),
+        3 => builder.spawn(move |m| CarrierFuture::<256>::new(m, class_u8, Some(entry)), schedule),
+        _ => builder.spawn(move |m| CarrierFuture::<512>::new(m, class_u8, Some(entry)), schedule),
+    };
+    slot.fill(runnable.waker());
+    task.detach();
+    shared.pool.created.fetch_add(1, Ordering::Relaxed);
+    // The first poll records the carrier's address and wakes it; the schedule function then
+    // finds it FREE and files it in this thread's free list (or the shared one).
+    runnable.run();
+}
+
+/// Takes a free carrier of `class`, from the worker's list, the shared list, or a new one.
+/// `None` once the runtime is shut down.
+fn acquire(shared: &Arc<Shared>, w: Option<&worker::Worker>, class: usize) -> Option<Runnable> {
+    for _ in 0..4 {
+        if let Some(w) = w {
+            let counters = &shared.workers[w.index].counters;
+            let mut list = w.pool.lists[class].borrow_mut();
+            if let Some(r) = list.pop() {
+                WorkerCounters::bump(&counters.pool_hits, 1);
+                return Some(r);
+            }
+            if shared.pool.pop_batch(class, BATCH, &mut list) > 0 {
+                WorkerCounters::bump(&counters.pool_refills, 1);
+                WorkerCounters::bump(&counters.pool_hits, 1);
+                return list.pop();
+            }
+            WorkerCounters::bump(&counters.pool_misses, 1);
+        } else {
+            let mut one = Vec::with_capacity(0);
+            if shared.pool.pop_batch(class, 1, &mut one) == 1 {
+                return one.pop();
+            }
+        }
+        if shared.is_closed() {
+            return None;
+        }
+        create(shared, class, w.map_or(shared.registry.num_shards() - 1, |w| w.index));
+    }
+    None
+}
+
+/// Whether a carrier is free (its runnable belongs in a free list, not a run queue).
+pub(crate) fn carrier_is_free(carrier: &CarrierHeader) -> bool {
+    carrier::phase(carrier.state.load(Ordering::Acquire)) == FREE
+}
+
+/// Files a FREE carrier's runnable (called by the schedule function).
+pub(crate) fn recycle(shared: &Arc<Shared>, runnable: Runnable, class: usize) {
+    if let Some(w) = worker::current_of(shared) {
+        let mut list = w.pool.lists[class].borrow_mut();
+        list.push(runnable);
+        if list.len() > LOCAL_MAX {
+            let at = list.len() - BATCH;
+            let spill: Vec<Runnable> = list.drain(at..).collect();
+            drop(list);
+            WorkerCounters::bump(&shared.workers[w.index].counters.pool_spills, 1);
+            shared.pool.push(class, spill);
+        }
+    } else {
+        shared.pool.push(class, vec![runnable]);
+    }
+}
+
+/// Installs `future` in a pooled carrier, if pooling is on and the future fits a class.
+/// Returns the future back otherwise.
+#[allow(clippy::type_complexity)]
+pub(crate) fn try_spawn_pooled<F>(
+    shared: &Arc<Shared>,
+    w: Option<&worker::Worker>,
+    home_node: usize,
+    future: F,
+) -> Result<(Runnable, PooledJoin<F::Output>), F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let Some(class) = class_of::<F>() else {
+        return Err(future);
+    };
+    if !shared.pool_enabled {
+        return Err(future);
+    }
+    let Some(runnable) = acquire(shared, w, class) else {
+        return Err(future);
+    };
+    let header = CarrierHeader::of(&runnable).expect("a pooled carrier is initialised");
+    debug_assert_eq!(header.class as usize, class);
+    debug_assert_eq!(carrier::phase(header.state.load(Ordering::Relaxed)), FREE);
+    // SAFETY: `class_of` chose a class whose buffer fits `F` and its output.
+    let generation = unsafe { header.install(future, home_node) };
+    let join = PooledJoin::new(header, generation);
+    Ok((runnable, join))
+}
+
+/// Pre-populates the shared pool with `n` carriers of every class up to 256 bytes.
+pub(crate) fn prealloc(shared: &Arc<Shared>, n: usize) {
+    for class in 0..CLASSES.len() {
+        if CLASSES[class] > 256 {
+            break;
+        }
+        for _ in 0..n {
+            create(shared, class, shared.registry.num_shards() - 1);
+        }
+    }
+}
