@@ -53,7 +53,11 @@ fn hundred_thousand_plain_tasks_leave_nothing_registered() {
     let rt = Runtime::builder().task_pool(false).build().unwrap();
     let n = 100_000;
     assert_eq!(sum_of_tasks(&rt, n), n * (n - 1) / 2);
-    assert_eq!(rt.handle().live_tasks(), 0, "finished plain tasks leave the registry");
+    assert_eq!(
+        rt.handle().live_tasks(),
+        0,
+        "finished plain tasks leave the registry"
+    );
 }
 
 #[test]

@@ -111,9 +111,14 @@ impl Handle {
         let node = self.shared.route(node.index());
         let w = worker::current_of(&self.shared);
         match w {
-            Some(w) => crate::metrics::WorkerCounters::bump(&self.shared.workers[w.index].counters.spawns, 1),
+            Some(w) => crate::metrics::WorkerCounters::bump(
+                &self.shared.workers[w.index].counters.spawns,
+                1,
+            ),
             None => {
-                self.shared.external_spawns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared
+                    .external_spawns
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
         let (runnable, handle) = task::spawn(&self.shared, w, node, future);

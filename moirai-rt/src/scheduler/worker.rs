@@ -228,7 +228,9 @@ impl Worker {
         let before = self.local.len();
         loop {
             match injector.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
-                Steal::Success(t) => return Some((t, self.local.len().saturating_sub(before) as u64 + 1)),
+                Steal::Success(t) => {
+                    return Some((t, self.local.len().saturating_sub(before) as u64 + 1))
+                }
                 Steal::Empty => return None,
                 Steal::Retry => std::hint::spin_loop(),
             }
@@ -242,7 +244,9 @@ impl Worker {
         let before = self.local.len();
         loop {
             match victim.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
-                Steal::Success(t) => return Some((t, self.local.len().saturating_sub(before) as u64 + 1)),
+                Steal::Success(t) => {
+                    return Some((t, self.local.len().saturating_sub(before) as u64 + 1))
+                }
                 Steal::Empty => return None,
                 Steal::Retry => std::hint::spin_loop(),
             }

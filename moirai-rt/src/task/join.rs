@@ -43,11 +43,15 @@ enum Kind<T> {
 
 impl<T> JoinHandle<T> {
     pub(crate) fn plain(task: Inner<T>) -> Self {
-        JoinHandle { inner: Kind::Plain(Mutex::new(Some(task))) }
+        JoinHandle {
+            inner: Kind::Plain(Mutex::new(Some(task))),
+        }
     }
 
     pub(crate) fn pooled(join: PooledJoin<T>) -> Self {
-        JoinHandle { inner: Kind::Pooled(join) }
+        JoinHandle {
+            inner: Kind::Pooled(join),
+        }
     }
 
     /// Cancels the task. Its future is dropped by a worker as soon as one reaches it (at once if

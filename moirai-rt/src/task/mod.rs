@@ -38,7 +38,10 @@ pub(crate) struct TaskMeta {
 
 impl TaskMeta {
     fn plain(home_node: usize) -> TaskMeta {
-        TaskMeta { home_node: AtomicUsize::new(home_node), carrier: AtomicPtr::new(ptr::null_mut()) }
+        TaskMeta {
+            home_node: AtomicUsize::new(home_node),
+            carrier: AtomicPtr::new(ptr::null_mut()),
+        }
     }
 
     fn carrier() -> TaskMeta {

@@ -96,7 +96,9 @@ unsafe fn poll_job<F: Future>(buf: *mut u8, cx: &mut Context<'_>) -> Poll<()> {
     };
     // A panic in the future's destructor must not take the worker down; the output stands.
     // SAFETY: the future is live and never used again after this drop.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(buf.cast::<F>()) }));
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        ptr::drop_in_place(buf.cast::<F>())
+    }));
     // SAFETY: the output type fits the buffer (checked by `fits` at spawn) and the future's
     // memory is dead, so the buffer is free for it.
     unsafe { buf.cast::<Result<F::Output, Panic>>().write(output) };
@@ -107,7 +109,9 @@ unsafe fn poll_job<F: Future>(buf: *mut u8, cx: &mut Context<'_>) -> Poll<()> {
 /// `buf` holds a live `T`, which is not used again.
 unsafe fn drop_in_buffer<T>(buf: *mut u8) {
     // SAFETY: as the caller guarantees.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { ptr::drop_in_place(buf.cast::<T>()) }));
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        ptr::drop_in_place(buf.cast::<T>())
+    }));
 }
 
 /// The part of a carrier that does not depend on its buffer size.
@@ -201,7 +205,9 @@ impl CarrierHeader {
         unsafe { self.buf().cast::<F>().write(future) };
         self.vtable.set(Some(&VTableOf::<F>::VTABLE));
         // SAFETY: `meta` points to this task's metadata, which outlives its future.
-        unsafe { &*self.meta }.home_node.store(home_node, Ordering::Relaxed);
+        unsafe { &*self.meta }
+            .home_node
+            .store(home_node, Ordering::Relaxed);
         let s = (s & !(GEN_ONE - 1)).wrapping_add(GEN_ONE) | RUNNING | HANDLE;
         // Published to the worker that pops the runnable by the queue's own synchronisation, and
         // to the join handle through its pointer; Release for both.
@@ -221,9 +227,10 @@ impl CarrierHeader {
                 if waker.is_none() {
                     *waker = Some(cx.waker().clone());
                     // SAFETY: as in `buf`; the metadata outlives the future.
-                    unsafe { &*self.meta }
-                        .carrier
-                        .store(self as *const CarrierHeader as *mut CarrierHeader, Ordering::Release);
+                    unsafe { &*self.meta }.carrier.store(
+                        self as *const CarrierHeader as *mut CarrierHeader,
+                        Ordering::Release,
+                    );
                 }
                 // A free carrier that got polled (first poll, or a stale wake racing with its
                 // release): schedule it again, and the schedule function files it as free.
@@ -252,7 +259,10 @@ impl CarrierHeader {
         loop {
             if s & HANDLE != 0 {
                 let done = (s & !(PHASE | ABORT)) | DONE | if cancelled { CANCELLED } else { 0 };
-                match self.state.compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire) {
+                match self
+                    .state
+                    .compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire)
+                {
                     Ok(_) => {
                         self.join_waker.wake();
                         return;
@@ -268,7 +278,8 @@ impl CarrierHeader {
                     unsafe { (vtable.drop_output)(self.buf()) };
                 }
                 self.vtable.set(None);
-                self.state.store((s & !(GEN_ONE - 1)) | FREE, Ordering::Release);
+                self.state
+                    .store((s & !(GEN_ONE - 1)) | FREE, Ordering::Release);
                 cx.waker().wake_by_ref();
                 return;
             }
@@ -289,7 +300,10 @@ impl CarrierHeader {
             let mut s = s;
             loop {
                 let done = (s & !(PHASE | ABORT)) | DONE | CANCELLED;
-                match self.state.compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire) {
+                match self
+                    .state
+                    .compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire)
+                {
                     Ok(_) => break,
                     Err(actual) => s = actual,
                 }
@@ -307,7 +321,12 @@ impl CarrierHeader {
                 drop(r);
                 return;
             }
-            match self.state.compare_exchange_weak(s, s | ORPHAN, Ordering::AcqRel, Ordering::Acquire) {
+            match self.state.compare_exchange_weak(
+                s,
+                s | ORPHAN,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => {
                     // From here on the handle owns the carrier; do not touch it again.
                     return;
@@ -373,7 +392,12 @@ pub(crate) enum JoinOutcome<T> {
 
 impl<T> PooledJoin<T> {
     pub(crate) fn new(carrier: &CarrierHeader, generation: usize) -> Self {
-        PooledJoin { carrier: NonNull::from(carrier), generation, released: false, _output: PhantomData }
+        PooledJoin {
+            carrier: NonNull::from(carrier),
+            generation,
+            released: false,
+            _output: PhantomData,
+        }
     }
 
     fn header(&self) -> &CarrierHeader {
@@ -450,8 +474,12 @@ impl<T> PooledJoin<T> {
                 // SAFETY: `self_waker` was written on the first poll, before the carrier was ever
                 // handed out, and is never written again.
                 let waker = unsafe { (*h.self_waker.get()).clone() };
-                match h.state.compare_exchange(s, (s & !(GEN_ONE - 1)) | FREE, Ordering::AcqRel, Ordering::Acquire)
-                {
+                match h.state.compare_exchange(
+                    s,
+                    (s & !(GEN_ONE - 1)) | FREE,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => {
                         self.released = true;
                         if let Some(w) = waker {
@@ -463,7 +491,12 @@ impl<T> PooledJoin<T> {
                 }
             } else {
                 // Still running: detach.
-                match h.state.compare_exchange_weak(s, s & !HANDLE, Ordering::AcqRel, Ordering::Acquire) {
+                match h.state.compare_exchange_weak(
+                    s,
+                    s & !HANDLE,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => {
                         self.released = true;
                         return;

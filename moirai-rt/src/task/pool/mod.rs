@@ -33,8 +33,8 @@ use std::sync::{Arc, Mutex};
 
 use async_task::WithInfo;
 
-pub(crate) use carrier::{CarrierHeader, JoinOutcome, PooledJoin};
 use carrier::{fits, CarrierFuture, FREE};
+pub(crate) use carrier::{CarrierHeader, JoinOutcome, PooledJoin};
 
 use super::{Runnable, TaskMeta};
 use crate::metrics::WorkerCounters;
@@ -80,7 +80,10 @@ pub(crate) struct LocalPool {
 
 impl LocalPool {
     pub(crate) fn drain(&self) -> Vec<Runnable> {
-        self.lists.iter().flat_map(|l| std::mem::take(&mut *l.borrow_mut())).collect()
+        self.lists
+            .iter()
+            .flat_map(|l| std::mem::take(&mut *l.borrow_mut()))
+            .collect()
     }
 }
 
@@ -133,7 +136,8 @@ impl SharedPool {
         let k = n.min(list.len());
         let at = list.len() - k;
         into.extend(list.drain(at..));
-        self.idle_bytes.fetch_sub(k * carrier_bytes(class), Ordering::Relaxed);
+        self.idle_bytes
+            .fetch_sub(k * carrier_bytes(class), Ordering::Relaxed);
         k
     }
 
@@ -166,11 +170,26 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     let entry = slot.entry(registry);
     let class_u8 = class as u8;
     let (runnable, task) = match class {
-        0 => builder.spawn(move |m| CarrierFuture::<32>::new(m, class_u8, Some(entry)), schedule),
-        1 => builder.spawn(move |m| CarrierFuture::<64>::new(m, class_u8, Some(entry)), schedule),
-        2 => builder.spawn(move |m| CarrierFuture::<128>::new(m, class_u8, Some(entry)), schedule),
-        3 => builder.spawn(move |m| CarrierFuture::<256>::new(m, class_u8, Some(entry)), schedule),
-        _ => builder.spawn(move |m| CarrierFuture::<512>::new(m, class_u8, Some(entry)), schedule),
+        0 => builder.spawn(
+            move |m| CarrierFuture::<32>::new(m, class_u8, Some(entry)),
+            schedule,
+        ),
+        1 => builder.spawn(
+            move |m| CarrierFuture::<64>::new(m, class_u8, Some(entry)),
+            schedule,
+        ),
+        2 => builder.spawn(
+            move |m| CarrierFuture::<128>::new(m, class_u8, Some(entry)),
+            schedule,
+        ),
+        3 => builder.spawn(
+            move |m| CarrierFuture::<256>::new(m, class_u8, Some(entry)),
+            schedule,
+        ),
+        _ => builder.spawn(
+            move |m| CarrierFuture::<512>::new(m, class_u8, Some(entry)),
+            schedule,
+        ),
     };
     slot.fill(runnable.waker());
     task.detach();
@@ -206,7 +225,11 @@ fn acquire(shared: &Arc<Shared>, w: Option<&worker::Worker>, class: usize) -> Op
         if shared.is_closed() {
             return None;
         }
-        create(shared, class, w.map_or(shared.registry.num_shards() - 1, |w| w.index));
+        create(
+            shared,
+            class,
+            w.map_or(shared.registry.num_shards() - 1, |w| w.index),
+        );
     }
     None
 }
