@@ -1,0 +1,232 @@
+//! Shared channel state and the wait/notify protocol around the ring.
+//!
+//! Waiting is the classic *try / register / try again / wait* dance:
+//!
+//! 1. try the operation (spinning briefly first);
+//! 2. register a listener on the side's [`Event`], increment the side's waiter counter, then a
+//!    `SeqCst` fence;
+//! 3. try again (the state may have changed before the listener existed); on failure, wait.
+//!
+//! The other side, after it changed the ring (publish or release), issues a `SeqCst` fence and
+//! reads the waiter counter, notifying only when it is non-zero. The two fences make this a
+//! Dekker pair: either the waker sees the waiter count, or the waiter's second try sees the
+//! change, so no wake-up is lost while the fast path touches no shared waiter state.
+
+use crossbeam_utils::CachePadded;
+
+use super::recycle::Recycle;
+use super::ring::{Ring, TryError};
+use super::stats::Stats;
+use crate::sync::{fence, stack_listener, AtomicUsize, Event, Ordering};
+
+/// How many rounds of exponential spinning an async operation does before it registers to wait.
+#[cfg(not(loom))]
+const SPIN_ROUNDS: u32 = 7;
+
+/// One direction of waiting: senders waiting for room, or receivers waiting for messages.
+pub(crate) struct Side {
+    waiters: CachePadded<AtomicUsize>,
+    event: Event,
+    waits: AtomicUsize,
+}
+
+impl Side {
+    fn new() -> Self {
+        Self {
+            waiters: CachePadded::new(AtomicUsize::new(0)),
+            event: Event::new(),
+            waits: AtomicUsize::new(0),
+        }
+    }
+
+    /// Called after the ring changed in this side's favour: wakes one waiter if any.
+    #[inline]
+    pub(crate) fn wake_one(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            self.event.notify_one();
+        }
+    }
+
+    /// Counts one more registered waiter; pairs with [`Side::unregister`].
+    pub(crate) fn register(&self) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
+    pub(crate) fn unregister(&self) {
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_wait(&self) {
+        self.waits.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn event(&self) -> &Event {
+        &self.event
+    }
+}
+
+/// Unregisters a waiter when dropped (also when the waiting future is cancelled).
+struct Registration<'a>(&'a Side);
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.0.unregister();
+    }
+}
+
+/// State shared by all senders and receivers of one channel.
+pub(crate) struct Chan<T, R> {
+    pub(crate) ring: Ring<T>,
+    pub(crate) recycle: R,
+    /// Senders waiting for room.
+    pub(crate) send_side: Side,
+    /// Receivers waiting for messages.
+    pub(crate) recv_side: Side,
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+impl<T, R: Recycle<T>> Chan<T, R> {
+    pub(crate) fn new(capacity: usize, recycle: R) -> Self {
+        Self {
+            ring: Ring::new(capacity, || recycle.new_element()),
+            recycle,
+            send_side: Side::new(),
+            recv_side: Side::new(),
+            senders: AtomicUsize::new(1),
+            receivers: AtomicUsize::new(1),
+        }
+    }
+}
+
+impl<T, R> Chan<T, R> {
+    /// Publishes a reserved position and wakes a receiver if one waits.
+    #[inline]
+    pub(crate) fn publish(&self, pos: usize, skip: bool) {
+        self.ring.publish(pos, skip);
+        self.recv_side.wake_one();
+    }
+
+    /// Releases a claimed position and wakes a sender if one waits.
+    #[inline]
+    pub(crate) fn release(&self, pos: usize) {
+        self.ring.release(pos);
+        self.send_side.wake_one();
+    }
+
+    /// Claims the next position that carries a message, releasing abandoned (skip) slots.
+    #[inline]
+    pub(crate) fn try_claim(&self) -> Result<usize, TryError> {
+        loop {
+            let pos = self.ring.try_claim()?;
+            if !self.ring.take_skip(pos) {
+                return Ok(pos);
+            }
+            self.release(pos);
+        }
+    }
+
+    /// Reserves a slot, waiting for room. `Err` once the channel is closed.
+    pub(crate) async fn reserve(&self) -> Result<usize, TryError> {
+        wait_for(&self.send_side, || self.ring.try_reserve()).await
+    }
+
+    /// Claims a message, waiting for one. `Err` once the channel is closed and drained.
+    pub(crate) async fn claim(&self) -> Result<usize, TryError> {
+        wait_for(&self.recv_side, || self.try_claim()).await
+    }
+
+    /// Closes the channel and wakes everybody. Returns `true` if this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let closed = self.ring.close();
+        if closed {
+            self.send_side.event.notify_all();
+            self.recv_side.event.notify_all();
+        }
+        closed
+    }
+
+    pub(crate) fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn add_receiver(&self) {
+        self.receivers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Drops a sender handle; the last one closes the channel.
+    pub(crate) fn drop_sender(&self) {
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close();
+        }
+    }
+
+    /// Drops a receiver handle; the last one closes the channel.
+    pub(crate) fn drop_receiver(&self) {
+        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close();
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            sent: self.ring.reserved() as u64,
+            received: self.ring.claimed() as u64,
+            full_waits: self.send_side.waits.load(Ordering::Relaxed) as u64,
+            empty_waits: self.recv_side.waits.load(Ordering::Relaxed) as u64,
+        }
+    }
+}
+
+/// Runs `attempt` until it succeeds or reports `Closed`, parking on `side` in between.
+///
+/// Cancel-safe: `attempt` only takes effect when it returns `Ok`, and that is returned at once.
+async fn wait_for(
+    side: &Side,
+    mut attempt: impl FnMut() -> Result<usize, TryError>,
+) -> Result<usize, TryError> {
+    match attempt_spinning(&mut attempt) {
+        Err(TryError::WouldBlock) => {}
+        done => return done,
+    }
+    side.count_wait();
+    loop {
+        stack_listener!(side.event => listener);
+        side.register();
+        let _registration = Registration(side);
+        match attempt() {
+            Err(TryError::WouldBlock) => {}
+            done => return done,
+        }
+        listener.await;
+        match attempt() {
+            Err(TryError::WouldBlock) => {}
+            done => return done,
+        }
+    }
+}
+
+/// Tries `attempt` a few times with exponential spinning in between (not under loom).
+#[inline]
+fn attempt_spinning(
+    attempt: &mut impl FnMut() -> Result<usize, TryError>,
+) -> Result<usize, TryError> {
+    let result = attempt();
+    #[cfg(not(loom))]
+    {
+        let mut result = result;
+        let mut round = 0;
+        while result == Err(TryError::WouldBlock) && round < SPIN_ROUNDS {
+            for _ in 0..(1u32 << round) {
+                core::hint::spin_loop();
+            }
+            round += 1;
+            result = attempt();
+        }
+        result
+    }
+    #[cfg(loom)]
+    result
+}
