@@ -3,9 +3,13 @@
 //! Positions grow forever (wrapping at `usize::MAX`); slot `pos & mask` serves position `pos`.
 //! A slot's stamp says what the slot is ready for:
 //!
-//! * `stamp == pos`: free for the sender of position `pos`;
-//! * `stamp == pos + 1`: holds the message of position `pos`, ready for a receiver;
-//! * after the receiver is done it stores `pos + capacity`, freeing the slot for the next lap.
+//! * `stamp == 2 * pos`: free for the sender of position `pos`;
+//! * `stamp == 2 * pos + 1`: holds the message of position `pos`, ready for a receiver;
+//! * after the receiver is done it stores `2 * (pos + capacity)`, freeing the slot for the next
+//!   lap.
+//!
+//! (Stamps count in steps of two so that "published for `pos`" and "free for `pos + 1`" differ
+//! even with a capacity of one.)
 //!
 //! Claiming a position is a CAS on `tail` (senders) or `head` (receivers); the stamp store with
 //! `Release` publishes the slot contents, and the `Acquire` stamp load of the next owner makes
@@ -24,6 +28,18 @@ use crate::sync::{spin_hint, AtomicUsize, Ordering, UnsafeCell};
 const CLOSED: usize = 1;
 /// `tail` counts positions in steps of two, keeping the lowest bit for [`CLOSED`].
 const STEP: usize = 2;
+
+/// The stamp of a slot free for the sender of `pos`.
+#[inline]
+fn free_stamp(pos: usize) -> usize {
+    pos.wrapping_mul(2)
+}
+
+/// The stamp of a slot holding the published message of `pos`.
+#[inline]
+fn full_stamp(pos: usize) -> usize {
+    pos.wrapping_mul(2).wrapping_add(1)
+}
 
 /// Why a `try_reserve`/`try_claim` failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +79,7 @@ impl<T> Ring<T> {
         assert!(capacity.is_power_of_two());
         let slots = (0..capacity)
             .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
+                stamp: AtomicUsize::new(free_stamp(i)),
                 skip: UnsafeCell::new(false),
                 value: UnsafeCell::new(init()),
             })
@@ -98,7 +114,7 @@ impl<T> Ring<T> {
             }
             let pos = tail / STEP;
             let stamp = self.slot(pos).stamp.load(Ordering::Acquire);
-            let diff = stamp.wrapping_sub(pos) as isize;
+            let diff = stamp.wrapping_sub(free_stamp(pos)) as isize;
             if diff == 0 {
                 match self.tail.compare_exchange_weak(
                     tail,
@@ -132,7 +148,7 @@ impl<T> Ring<T> {
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
             let stamp = self.slot(head).stamp.load(Ordering::Acquire);
-            let diff = stamp.wrapping_sub(head.wrapping_add(1)) as isize;
+            let diff = stamp.wrapping_sub(full_stamp(head)) as isize;
             if diff == 0 {
                 match self.head.compare_exchange_weak(
                     head,
@@ -186,7 +202,7 @@ impl<T> Ring<T> {
             // accesses the slot's `skip` flag until the Release store below hands it over.
             slot.skip.with_mut(|p| unsafe { *p = true });
         }
-        slot.stamp.store(pos.wrapping_add(1), Ordering::Release);
+        slot.stamp.store(full_stamp(pos), Ordering::Release);
     }
 
     /// For the owner of a claimed position: whether the sender abandoned it (clearing the mark).
@@ -204,7 +220,7 @@ impl<T> Ring<T> {
     pub(crate) fn release(&self, pos: usize) {
         self.slot(pos)
             .stamp
-            .store(pos.wrapping_add(self.capacity()), Ordering::Release);
+            .store(free_stamp(pos.wrapping_add(self.capacity())), Ordering::Release);
     }
 
     /// Marks the ring closed. Returns `true` if this call closed it.
@@ -283,6 +299,17 @@ mod tests {
         assert!(ring.take_skip(pos));
         ring.release(pos);
         assert_eq!(take(&ring), Ok(7));
+    }
+
+    #[test]
+    fn capacity_one_alternates_full_and_empty() {
+        let ring = Ring::new(1, || 0u32);
+        for i in 0..4 {
+            put(&ring, i).unwrap();
+            assert_eq!(put(&ring, 9), Err(TryError::WouldBlock));
+            assert_eq!(take(&ring), Ok(i));
+            assert_eq!(take(&ring), Err(TryError::WouldBlock));
+        }
     }
 
     #[test]
