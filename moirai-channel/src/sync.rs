@@ -157,7 +157,11 @@ mod event {
             let id = state.next_id;
             state.next_id += 1;
             state.waiting.push((id, None));
-            Listener { state: self.0.clone(), id, done: false }
+            Listener {
+                state: self.0.clone(),
+                id,
+                done: false,
+            }
         }
     }
 

@@ -71,7 +71,10 @@ fn receivers_dropped_sends_fail_with_value() {
     tx.try_send("a".into()).unwrap();
     drop(rx2);
     assert!(tx.is_closed());
-    assert_eq!(block_on(tx.send("b".into())), Err(SendError("b".to_string())));
+    assert_eq!(
+        block_on(tx.send("b".into())),
+        Err(SendError("b".to_string()))
+    );
     match tx.try_send("c".into()) {
         Err(TrySendError::Closed(v)) => assert_eq!(v, "c"),
         other => panic!("{other:?}"),
@@ -170,7 +173,11 @@ fn cancelled_recv_loses_nothing_and_passes_its_wakeup_on() {
         drop(b);
         (a, &ca, &wa)
     };
-    assert_eq!(wakes(counter), 1, "notification passed on to the remaining receiver");
+    assert_eq!(
+        wakes(counter),
+        1,
+        "notification passed on to the remaining receiver"
+    );
     let mut survivor = survivor;
     assert_eq!(
         survivor.as_mut().poll(&mut Context::from_waker(waker)),
@@ -189,7 +196,11 @@ fn cancelled_send_drops_its_value_and_sends_nothing() {
         let waker = noop_waker();
         assert!(fut.poll(&mut Context::from_waker(&waker)).is_pending());
     }
-    assert_eq!(drops.load(Ordering::SeqCst), 1, "the cancelled value was dropped");
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the cancelled value was dropped"
+    );
     assert_eq!(rx.try_recv().unwrap().id, 1);
     assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
     assert_eq!(tx.stats().full_waits, 1);
@@ -204,7 +215,10 @@ fn blocked_sender_is_woken_by_receiver() {
     assert!(fut.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(wakes(&c), 1);
-    assert_eq!(fut.as_mut().poll(&mut Context::from_waker(&w)), Poll::Ready(Ok(())));
+    assert_eq!(
+        fut.as_mut().poll(&mut Context::from_waker(&w)),
+        Poll::Ready(Ok(()))
+    );
     assert_eq!(rx.try_recv(), Ok(2));
 }
 
@@ -220,8 +234,14 @@ fn close_wakes_all_waiters() {
     assert!(b.as_mut().poll(&mut Context::from_waker(&w2)).is_pending());
     drop(tx);
     assert_eq!((wakes(&c1), wakes(&c2)), (1, 1));
-    assert_eq!(a.as_mut().poll(&mut Context::from_waker(&w1)), Poll::Ready(None));
-    assert_eq!(b.as_mut().poll(&mut Context::from_waker(&w2)), Poll::Ready(None));
+    assert_eq!(
+        a.as_mut().poll(&mut Context::from_waker(&w1)),
+        Poll::Ready(None)
+    );
+    assert_eq!(
+        b.as_mut().poll(&mut Context::from_waker(&w2)),
+        Poll::Ready(None)
+    );
 }
 
 #[test]
@@ -275,7 +295,12 @@ fn stats_count_messages_and_waits() {
     }
     assert_eq!(
         tx.stats(),
-        Stats { sent: 5, received: 5, full_waits: 0, empty_waits: 0 }
+        Stats {
+            sent: 5,
+            received: 5,
+            full_waits: 0,
+            empty_waits: 0
+        }
     );
 }
 

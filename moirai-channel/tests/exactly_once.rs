@@ -23,7 +23,11 @@ fn messages_left_in_the_ring_are_dropped_once_with_the_channel() {
     assert_eq!(drops.load(Ordering::SeqCst), 1);
     drop(rx);
     // Receivers gone: the value comes back (and is dropped here, once).
-    drop(tx.try_send(Tracked::new(99, &drops)).unwrap_err().into_inner());
+    drop(
+        tx.try_send(Tracked::new(99, &drops))
+            .unwrap_err()
+            .into_inner(),
+    );
     assert_eq!(drops.load(Ordering::SeqCst), 2);
     drop(tx);
     assert_eq!(drops.load(Ordering::SeqCst), 7);
@@ -56,7 +60,9 @@ fn concurrent_producers_and_consumers_deliver_each_message_once() {
             std::thread::spawn(move || {
                 block_on(async {
                     for i in 0..PER_PRODUCER {
-                        tx.send(Tracked::new(p * 1_000_000 + i, &drops)).await.unwrap();
+                        tx.send(Tracked::new(p * 1_000_000 + i, &drops))
+                            .await
+                            .unwrap();
                     }
                 })
             })
@@ -79,7 +85,10 @@ fn concurrent_producers_and_consumers_deliver_each_message_once() {
         .collect();
     drop(rx);
     producers.into_iter().for_each(|h| h.join().unwrap());
-    let mut all: Vec<u64> = consumers.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut all: Vec<u64> = consumers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     assert_eq!(all.len() as u64, 3 * PER_PRODUCER);
     all.sort_unstable();
     all.dedup();

@@ -24,7 +24,9 @@ async fn send_all_and_pipe() {
     let (mut tx1, rx1) = channel::<u64>(4);
     let (tx2, mut rx2) = channel::<u64>(4);
     let source = async move {
-        tx1.send_all(&mut stream::iter(1..=N).map(Ok)).await.unwrap();
+        tx1.send_all(&mut stream::iter(1..=N).map(Ok))
+            .await
+            .unwrap();
         // send_all does not close; dropping the sender ends rx1.
     };
     let pipe = async move { rx1.map(|v| Ok(v * 2)).forward(tx2).await.unwrap() };
@@ -79,7 +81,8 @@ mod on_tokio {
             })
             .collect();
         drop(tx);
-        let consumer = tokio::spawn(async move { rx.fold(0u64, |n, _| async move { n + 1 }).await });
+        let consumer =
+            tokio::spawn(async move { rx.fold(0u64, |n, _| async move { n + 1 }).await });
         for p in producers {
             p.await.unwrap();
         }

@@ -22,7 +22,7 @@ async fn mpmc(capacity: usize, producers: u64, consumers: usize) {
     for _ in 0..consumers {
         let rx = rx.clone();
         readers.push(tokio::spawn(async move {
-            let mut last = vec![None::<u64>; 8];
+            let mut last = [None::<u64>; 8];
             let mut count = 0u64;
             while let Some(v) = rx.recv().await {
                 let (p, i) = ((v >> 32) as usize, v & 0xffff_ffff);

@@ -101,7 +101,9 @@ pub struct RecvRef<'a, T, R: Recycle<T>> {
 
 impl<'a, T, R: Recycle<T>> RecvRef<'a, T, R> {
     pub(crate) fn new(chan: &'a Chan<T, R>, pos: usize) -> Self {
-        Self { claim: Claim { chan, pos } }
+        Self {
+            claim: Claim { chan, pos },
+        }
     }
 }
 
@@ -130,7 +132,8 @@ impl<T, R: Recycle<T>> Drop for RecvRef<'_, T, R> {
         let recycle = &self.claim.chan.recycle;
         // SAFETY: we still own the claimed position (the `claim` field releases it after this
         // body, also if `recycle` panics).
-        self.claim.with_value(|p| recycle.recycle(unsafe { &mut *p }));
+        self.claim
+            .with_value(|p| recycle.recycle(unsafe { &mut *p }));
     }
 }
 

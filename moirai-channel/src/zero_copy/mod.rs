@@ -98,7 +98,10 @@ pub fn channel<T: Default>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 ///
 /// If `capacity` is 0, or if rounding it up overflows `usize`.
 #[track_caller]
-pub fn with_recycle<T, R: Recycle<T>>(capacity: usize, recycle: R) -> (Sender<T, R>, Receiver<T, R>) {
+pub fn with_recycle<T, R: Recycle<T>>(
+    capacity: usize,
+    recycle: R,
+) -> (Sender<T, R>, Receiver<T, R>) {
     assert!(
         capacity != 0,
         "moirai_channel::zero_copy: channel capacity must be at least 1, got 0"

@@ -23,7 +23,11 @@ pub struct Receiver<T, R: Recycle<T> = DefaultRecycle> {
 
 impl<T, R: Recycle<T>> Receiver<T, R> {
     pub(super) fn new(chan: Arc<Chan<T, R>>) -> Self {
-        Self { chan, listener: None, terminated: false }
+        Self {
+            chan,
+            listener: None,
+            terminated: false,
+        }
     }
 
     /// Receives the next message, waiting while the channel is empty. `None` once the channel
@@ -78,7 +82,10 @@ impl<T, R: Recycle<T>> Receiver<T, R> {
     /// Moves the message out of the claimed `pos`, leaving a new element, and releases it.
     #[inline]
     pub(super) fn take(&self, pos: usize) -> T {
-        let claim = Claim { chan: &*self.chan, pos };
+        let claim = Claim {
+            chan: &*self.chan,
+            pos,
+        };
         let fresh = self.chan.recycle.new_element();
         // SAFETY: we own the claimed `pos` until `claim` drops; the slot holds a valid `T`
         // published by its sender, and `replace` leaves a valid `T` behind.

@@ -60,7 +60,10 @@ pub struct WithCapacity {
 impl WithCapacity {
     /// No pre-allocation, no upper bound on the kept capacity.
     pub const fn new() -> Self {
-        Self { min: 0, max: usize::MAX }
+        Self {
+            min: 0,
+            max: usize::MAX,
+        }
     }
 
     /// New elements pre-allocate `min` items.

@@ -218,9 +218,10 @@ impl<T> Ring<T> {
     /// Frees a claimed position for the sender of the next lap.
     #[inline]
     pub(crate) fn release(&self, pos: usize) {
-        self.slot(pos)
-            .stamp
-            .store(free_stamp(pos.wrapping_add(self.capacity())), Ordering::Release);
+        self.slot(pos).stamp.store(
+            free_stamp(pos.wrapping_add(self.capacity())),
+            Ordering::Release,
+        );
     }
 
     /// Marks the ring closed. Returns `true` if this call closed it.

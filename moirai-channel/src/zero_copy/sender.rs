@@ -22,7 +22,11 @@ pub struct Sender<T, R = DefaultRecycle> {
 
 impl<T, R> Sender<T, R> {
     pub(super) fn new(chan: Arc<Chan<T, R>>) -> Self {
-        Self { chan, reserved: None, listener: None }
+        Self {
+            chan,
+            reserved: None,
+            listener: None,
+        }
     }
 
     /// Sends `value`, waiting for room while the channel is full.

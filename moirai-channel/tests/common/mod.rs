@@ -14,7 +14,10 @@ pub struct Tracked {
 
 impl Tracked {
     pub fn new(id: u64, drops: &Arc<AtomicUsize>) -> Self {
-        Self { id, drops: Some(drops.clone()) }
+        Self {
+            id,
+            drops: Some(drops.clone()),
+        }
     }
 }
 
