@@ -70,10 +70,10 @@ mod event {
             &self.0
         }
 
-        /// Wakes one more listener (on top of those already notified).
+        /// Notifies `n` more listeners (on top of those already notified).
         #[inline]
-        pub(crate) fn notify_one(&self) {
-            self.0.notify_additional(1);
+        pub(crate) fn notify_additional(&self, n: usize) {
+            self.0.notify_additional(n);
         }
 
         /// Wakes every listener.
@@ -112,6 +112,7 @@ mod event {
     }
 
     impl State {
+        /// Notifies `n` more listeners (like `event_listener::Event::notify_additional`).
         fn notify(&mut self, n: usize) -> Vec<Waker> {
             let mut wakers = Vec::new();
             for _ in 0..n {
@@ -144,8 +145,8 @@ mod event {
             wakers.into_iter().for_each(Waker::wake);
         }
 
-        pub(crate) fn notify_one(&self) {
-            self.notify(1);
+        pub(crate) fn notify_additional(&self, n: usize) {
+            self.notify(n);
         }
 
         pub(crate) fn notify_all(&self) {

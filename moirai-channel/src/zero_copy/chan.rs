@@ -7,10 +7,23 @@
 //!    `SeqCst` fence;
 //! 3. try again (the state may have changed before the listener existed); on failure, wait.
 //!
-//! The other side, after it changed the ring (publish or release), issues a `SeqCst` fence and
-//! reads the waiter counter, notifying only when it is non-zero. The two fences make this a
-//! Dekker pair: either the waker sees the waiter count, or the waiter's second try sees the
-//! change, so no wake-up is lost while the fast path touches no shared waiter state.
+//! The side's waiter counter counts registrations that no notifier has taken yet. The other
+//! side, after it changed the ring (publish or release), issues a `SeqCst` fence and reads the
+//! counter; only when it is non-zero does it take one registration (decrement) and notify one
+//! *additional* listener. The two fences make this a Dekker pair: either the notifier sees the
+//! registration, or the waiter's second try sees the change. So no wake-up is lost, the fast
+//! path touches no shared waiter state, and a burst of messages arriving while a woken receiver
+//! has not run yet costs one atomic load each instead of a lock each (event-listener's `notify`
+//! always takes its lock).
+//!
+//! Invariant: counter >= number of parked, not-yet-notified listeners (each registration adds
+//! one to both; each notification removes one from both). So while anybody is parked, the
+//! counter is non-zero and every publish/release notifies somebody.
+//!
+//! Nobody else decrements the counter: a waiter that leaves without being notified (its retry
+//! succeeded, or its future was cancelled) leaves its count behind, which costs one spurious
+//! notification later. A notified listener that is dropped unconsumed passes its notification
+//! on to another listener (event-listener does that, and so does the loom event).
 
 use crossbeam_utils::CachePadded;
 
@@ -21,7 +34,7 @@ use crate::sync::{fence, stack_listener, AtomicUsize, Event, Ordering};
 
 /// How many rounds of exponential spinning an async operation does before it registers to wait.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 7;
+const SPIN_ROUNDS: u32 = 4;
 
 /// One direction of waiting: senders waiting for room, or receivers waiting for messages.
 pub(crate) struct Side {
@@ -44,18 +57,35 @@ impl Side {
     pub(crate) fn wake_one(&self) {
         fence(Ordering::SeqCst);
         if self.waiters.load(Ordering::Relaxed) != 0 {
-            self.event.notify_one();
+            self.wake_registered();
         }
     }
 
-    /// Counts one more registered waiter; pairs with [`Side::unregister`].
+    /// Takes one untaken registration and notifies one more listener.
+    #[cold]
+    fn wake_registered(&self) {
+        let mut n = self.waiters.load(Ordering::Relaxed);
+        while n != 0 {
+            // AcqRel: the listener a waiter inserted before its increment is visible to `notify`.
+            match self.waiters.compare_exchange_weak(
+                n,
+                n - 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    self.event.notify_additional(1);
+                    return;
+                }
+                Err(now) => n = now,
+            }
+        }
+    }
+
+    /// Counts one more registered waiter (after its listener was inserted).
     pub(crate) fn register(&self) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
-    }
-
-    pub(crate) fn unregister(&self) {
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_wait(&self) {
@@ -64,15 +94,6 @@ impl Side {
 
     pub(crate) fn event(&self) -> &Event {
         &self.event
-    }
-}
-
-/// Unregisters a waiter when dropped (also when the waiting future is cancelled).
-struct Registration<'a>(&'a Side);
-
-impl Drop for Registration<'_> {
-    fn drop(&mut self) {
-        self.0.unregister();
     }
 }
 
@@ -195,7 +216,6 @@ async fn wait_for(
     loop {
         stack_listener!(side.event => listener);
         side.register();
-        let _registration = Registration(side);
         match attempt() {
             Err(TryError::WouldBlock) => {}
             done => return done,

@@ -135,9 +135,6 @@ impl<T, R: Recycle<T>> Clone for Receiver<T, R> {
 
 impl<T, R: Recycle<T>> Drop for Receiver<T, R> {
     fn drop(&mut self) {
-        if self.listener.take().is_some() {
-            self.chan.recv_side.unregister();
-        }
         self.chan.drop_receiver();
     }
 }

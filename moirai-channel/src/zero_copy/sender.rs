@@ -145,9 +145,7 @@ impl<T, R> Sender<T, R> {
         if let Some(pos) = self.reserved.take() {
             self.chan.publish(pos, true);
         }
-        if self.listener.take().is_some() {
-            self.chan.send_side.unregister();
-        }
+        self.listener = None;
     }
 }
 

@@ -27,9 +27,7 @@ impl<T, R: Recycle<T>> Stream for Receiver<T, R> {
         loop {
             let result = this.chan.try_claim();
             if result != Err(TryError::WouldBlock) {
-                if this.listener.take().is_some() {
-                    this.chan.recv_side.unregister();
-                }
+                this.listener = None;
                 return Poll::Ready(match result {
                     Ok(pos) => Some(this.take(pos)),
                     Err(_) => {
@@ -44,7 +42,6 @@ impl<T, R: Recycle<T>> Stream for Receiver<T, R> {
                         return Poll::Pending;
                     }
                     this.listener = None;
-                    this.chan.recv_side.unregister();
                 }
                 None => {
                     this.chan.recv_side.count_wait();
@@ -83,9 +80,7 @@ impl<T, R> Sink<T> for Sender<T, R> {
         loop {
             let result = this.chan.ring.try_reserve();
             if result != Err(TryError::WouldBlock) {
-                if this.listener.take().is_some() {
-                    this.chan.send_side.unregister();
-                }
+                this.listener = None;
                 return Poll::Ready(match result {
                     Ok(pos) => {
                         this.reserved = Some(pos);
@@ -100,7 +95,6 @@ impl<T, R> Sink<T> for Sender<T, R> {
                         return Poll::Pending;
                     }
                     this.listener = None;
-                    this.chan.send_side.unregister();
                 }
                 None => {
                     this.chan.send_side.count_wait();
