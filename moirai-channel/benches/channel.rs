@@ -106,18 +106,78 @@ fn u64_group(c: &mut Criterion, rt: &Runtime, name: &str, producers: u64, per: u
     let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(producers * per));
     g.sample_size(10);
-    run(&mut g, rt, "moirai", u64_workload!(producers, per, zero_copy::channel::<u64>(CAP),
-        |tx, v| tx.send(v).await.unwrap(), |rx| rx.recv().await));
-    run(&mut g, rt, "tokio", u64_workload!(producers, per, tokio::sync::mpsc::channel::<u64>(CAP),
-        |tx, v| tx.send(v).await.unwrap(), |rx| rx.recv().await));
-    run(&mut g, rt, "async-channel", u64_workload!(producers, per, async_channel::bounded::<u64>(CAP),
-        |tx, v| tx.send(v).await.unwrap(), |rx| rx.recv().await.ok()));
-    run(&mut g, rt, "flume", u64_workload!(producers, per, flume::bounded::<u64>(CAP),
-        |tx, v| tx.send_async(v).await.unwrap(), |rx| rx.recv_async().await.ok()));
-    run(&mut g, rt, "kanal", u64_workload!(producers, per, kanal::bounded_async::<u64>(CAP),
-        |tx, v| tx.send(v).await.unwrap(), |rx| rx.recv().await.ok()));
-    run(&mut g, rt, "thingbuf", u64_workload!(producers, per, thingbuf::mpsc::channel::<u64>(CAP),
-        |tx, v| tx.send(v).await.unwrap(), |rx| rx.recv().await));
+    run(
+        &mut g,
+        rt,
+        "moirai",
+        u64_workload!(
+            producers,
+            per,
+            zero_copy::channel::<u64>(CAP),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ),
+    );
+    run(
+        &mut g,
+        rt,
+        "tokio",
+        u64_workload!(
+            producers,
+            per,
+            tokio::sync::mpsc::channel::<u64>(CAP),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ),
+    );
+    run(
+        &mut g,
+        rt,
+        "async-channel",
+        u64_workload!(
+            producers,
+            per,
+            async_channel::bounded::<u64>(CAP),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await.ok()
+        ),
+    );
+    run(
+        &mut g,
+        rt,
+        "flume",
+        u64_workload!(
+            producers,
+            per,
+            flume::bounded::<u64>(CAP),
+            |tx, v| tx.send_async(v).await.unwrap(),
+            |rx| rx.recv_async().await.ok()
+        ),
+    );
+    run(
+        &mut g,
+        rt,
+        "kanal",
+        u64_workload!(
+            producers,
+            per,
+            kanal::bounded_async::<u64>(CAP),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await.ok()
+        ),
+    );
+    run(
+        &mut g,
+        rt,
+        "thingbuf",
+        u64_workload!(
+            producers,
+            per,
+            thingbuf::mpsc::channel::<u64>(CAP),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ),
+    );
     g.finish();
 }
 
@@ -136,72 +196,103 @@ fn spsc_1k(c: &mut Criterion, rt: &Runtime) {
     run(&mut g, rt, "moirai", || async {
         let (tx, rx) = zero_copy::channel::<Kib>(CAP);
         let mut tx = Some(tx);
-        fan_in(1, move |_| {
-            let tx = tx.take().unwrap();
-            async move {
-                for v in 0..BIG_N {
-                    fill(&mut *tx.send_ref().await.unwrap(), v);
+        fan_in(
+            1,
+            move |_| {
+                let tx = tx.take().unwrap();
+                async move {
+                    for v in 0..BIG_N {
+                        fill(&mut *tx.send_ref().await.unwrap(), v);
+                    }
                 }
-            }
-        }, async move {
-            let mut sum = 0;
-            while let Some(m) = rx.recv_ref().await {
-                sum += check(&m);
-            }
-            sum
-        }).await
+            },
+            async move {
+                let mut sum = 0;
+                while let Some(m) = rx.recv_ref().await {
+                    sum += check(&m);
+                }
+                sum
+            },
+        )
+        .await
     });
     macro_rules! by_value {
         ($name:expr, $make:expr, |$tx:ident, $m:ident| $send:expr, |$rx:ident| $recv:expr) => {
             run(&mut g, rt, $name, || async {
                 let ($tx, $rx) = $make;
                 let mut $tx = Some($tx);
-                fan_in(1, move |_| {
-                    let $tx = $tx.take().unwrap();
-                    async move {
-                        for v in 0..BIG_N {
-                            let mut $m = Kib::default();
-                            fill(&mut $m, v);
-                            $send;
+                fan_in(
+                    1,
+                    move |_| {
+                        let $tx = $tx.take().unwrap();
+                        async move {
+                            for v in 0..BIG_N {
+                                let mut $m = Kib::default();
+                                fill(&mut $m, v);
+                                $send;
+                            }
                         }
-                    }
-                }, async move {
-                    #[allow(unused_mut)]
-                    let mut $rx = $rx;
-                    let mut sum = 0;
-                    while let Some(m) = $recv {
-                        sum += check(&m);
-                    }
-                    sum
-                }).await
+                    },
+                    async move {
+                        #[allow(unused_mut)]
+                        let mut $rx = $rx;
+                        let mut sum = 0;
+                        while let Some(m) = $recv {
+                            sum += check(&m);
+                        }
+                        sum
+                    },
+                )
+                .await
             });
         };
     }
-    by_value!("tokio", tokio::sync::mpsc::channel::<Kib>(CAP),
-        |tx, m| tx.send(m).await.unwrap(), |rx| rx.recv().await);
-    by_value!("async-channel", async_channel::bounded::<Kib>(CAP),
-        |tx, m| tx.send(m).await.unwrap(), |rx| rx.recv().await.ok());
-    by_value!("flume", flume::bounded::<Kib>(CAP),
-        |tx, m| tx.send_async(m).await.unwrap(), |rx| rx.recv_async().await.ok());
-    by_value!("kanal", kanal::bounded_async::<Kib>(CAP),
-        |tx, m| tx.send(m).await.unwrap(), |rx| rx.recv().await.ok());
+    by_value!(
+        "tokio",
+        tokio::sync::mpsc::channel::<Kib>(CAP),
+        |tx, m| tx.send(m).await.unwrap(),
+        |rx| rx.recv().await
+    );
+    by_value!(
+        "async-channel",
+        async_channel::bounded::<Kib>(CAP),
+        |tx, m| tx.send(m).await.unwrap(),
+        |rx| rx.recv().await.ok()
+    );
+    by_value!(
+        "flume",
+        flume::bounded::<Kib>(CAP),
+        |tx, m| tx.send_async(m).await.unwrap(),
+        |rx| rx.recv_async().await.ok()
+    );
+    by_value!(
+        "kanal",
+        kanal::bounded_async::<Kib>(CAP),
+        |tx, m| tx.send(m).await.unwrap(),
+        |rx| rx.recv().await.ok()
+    );
     run(&mut g, rt, "thingbuf", || async {
         let (tx, rx) = thingbuf::mpsc::channel::<Kib>(CAP);
         let mut tx = Some(tx);
-        fan_in(1, move |_| {
-            let tx = tx.take().unwrap();
-            async move {
-                for v in 0..BIG_N {
-                    fill(&mut *tx.send_ref().await.unwrap(), v);
+        fan_in(
+            1,
+            move |_| {
+                let tx = tx.take().unwrap();
+                async move {
+                    for v in 0..BIG_N {
+                        fill(&mut *tx.send_ref().await.unwrap(), v);
+                    }
                 }
-            }
-        }, async move {
-            let mut sum = 0;
-            while let Some(m) = rx.recv_ref().await {
-                sum += check(&m);
-            }
-            sum
-        }).await
+            },
+            async move {
+                let mut sum = 0;
+                while let Some(m) = rx.recv_ref().await {
+                    sum += check(&m);
+                }
+                sum
+            },
+        )
+        .await
     });
     g.finish();
 }

@@ -11,7 +11,10 @@ fn main() {
             tx.try_send(i).unwrap();
             rx.try_recv().unwrap();
         }
-        println!("try_send+try_recv single thread: {:?} per pair", t.elapsed() / 1_000_000);
+        println!(
+            "try_send+try_recv single thread: {:?} per pair",
+            t.elapsed() / 1_000_000
+        );
         let t = Instant::now();
         futures::executor::block_on(async {
             for i in 0..1_000_000u64 {
@@ -19,9 +22,15 @@ fn main() {
                 rx.recv().await.unwrap();
             }
         });
-        println!("send+recv single thread: {:?} per pair", t.elapsed() / 1_000_000);
+        println!(
+            "send+recv single thread: {:?} per pair",
+            t.elapsed() / 1_000_000
+        );
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(workers).build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap();
     for producers in [1u64, 4] {
         let per = 1_000_000 / producers;
         let t = Instant::now();

@@ -75,3 +75,39 @@ fn loom_wait_receiver_drop_wakes_sender() {
         t.join().unwrap();
     });
 }
+
+/// A receiver whose wait is cancelled after it registered (and maybe got notified) must not
+/// swallow the wake-up meant for the other receiver. The channel stays open throughout, so
+/// closing cannot rescue a lost wake-up.
+#[test]
+fn loom_wait_cancelled_receiver_passes_wakeup_on() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    builder().check(|| {
+        let (tx, rx) = channel::<u32>(2);
+        let tx2 = tx.clone();
+        let rx2 = rx.clone();
+        let other = thread::spawn(move || block_on(rx2.recv()));
+        let sender = thread::spawn(move || tx2.try_send(5).unwrap());
+        let got_here = {
+            let mut fut = Box::pin(rx.recv());
+            let mut cx = Context::from_waker(Waker::noop());
+            match fut.as_mut().poll(&mut cx) {
+                Poll::Ready(v) => v,
+                Poll::Pending => None, // cancelled: dropped while waiting
+            }
+        };
+        sender.join().unwrap();
+        if got_here.is_some() {
+            tx.try_send(6).unwrap();
+        }
+        let got_there = other.join().unwrap();
+        match got_here {
+            Some(5) => assert_eq!(got_there, Some(6)),
+            None => assert_eq!(got_there, Some(5)),
+            other => panic!("unexpected {other:?}"),
+        }
+        drop(tx);
+    });
+}

@@ -34,7 +34,11 @@ use crate::sync::{fence, stack_listener, AtomicUsize, Event, Ordering};
 
 /// How many rounds of exponential spinning an async operation does before it registers to wait.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 4;
+const SPIN_ROUNDS: u32 = 2;
+
+/// How many times an async operation yields to the executor before it registers to wait.
+#[cfg(not(loom))]
+const YIELDS: u32 = 4;
 
 /// One direction of waiting: senders waiting for room, or receivers waiting for messages.
 pub(crate) struct Side {
@@ -67,12 +71,10 @@ impl Side {
         let mut n = self.waiters.load(Ordering::Relaxed);
         while n != 0 {
             // AcqRel: the listener a waiter inserted before its increment is visible to `notify`.
-            match self.waiters.compare_exchange_weak(
-                n,
-                n - 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
+            match self
+                .waiters
+                .compare_exchange_weak(n, n - 1, Ordering::AcqRel, Ordering::Relaxed)
+            {
                 Ok(_) => {
                     self.event.notify_additional(1);
                     return;
@@ -212,6 +214,16 @@ async fn wait_for(
         Err(TryError::WouldBlock) => {}
         done => return done,
     }
+    // Let the executor run other tasks (often the other end of this channel) before paying for
+    // a registration and a possible thread park.
+    #[cfg(not(loom))]
+    for _ in 0..YIELDS {
+        YieldNow(false).await;
+        match attempt_spinning(&mut attempt) {
+            Err(TryError::WouldBlock) => {}
+            done => return done,
+        }
+    }
     side.count_wait();
     loop {
         stack_listener!(side.event => listener);
@@ -225,6 +237,27 @@ async fn wait_for(
             Err(TryError::WouldBlock) => {}
             done => return done,
         }
+    }
+}
+
+/// Returns `Pending` once (waking itself at once), then `Ready`: a cooperative yield.
+#[cfg(not(loom))]
+struct YieldNow(bool);
+
+#[cfg(not(loom))]
+impl core::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        if self.0 {
+            return core::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
     }
 }
 
