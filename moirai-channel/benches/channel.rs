@@ -202,7 +202,7 @@ fn spsc_1k(c: &mut Criterion, rt: &Runtime) {
                 let tx = tx.take().unwrap();
                 async move {
                     for v in 0..BIG_N {
-                        fill(&mut *tx.send_ref().await.unwrap(), v);
+                        fill(&mut tx.send_ref().await.unwrap(), v);
                     }
                 }
             },
@@ -280,7 +280,7 @@ fn spsc_1k(c: &mut Criterion, rt: &Runtime) {
                 let tx = tx.take().unwrap();
                 async move {
                     for v in 0..BIG_N {
-                        fill(&mut *tx.send_ref().await.unwrap(), v);
+                        fill(&mut tx.send_ref().await.unwrap(), v);
                     }
                 }
             },

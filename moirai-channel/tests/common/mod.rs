@@ -47,3 +47,23 @@ pub fn counting_waker() -> (Arc<CountingWaker>, Waker) {
 pub fn wakes(c: &CountingWaker) -> usize {
     c.0.load(Ordering::SeqCst)
 }
+
+/// Polls `fut` until it is parked: `Pending` without having woken itself (the channel yields to
+/// the executor a few times before it registers a listener). Returns the wake count then.
+pub fn park<F: std::future::Future + ?Sized>(
+    mut fut: std::pin::Pin<&mut F>,
+    counter: &CountingWaker,
+    waker: &Waker,
+) -> usize {
+    for _ in 0..100 {
+        let before = wakes(counter);
+        let poll = fut
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        assert!(poll.is_pending(), "expected the future to wait");
+        if wakes(counter) == before {
+            return before;
+        }
+    }
+    panic!("future never parked");
+}
