@@ -7,6 +7,7 @@
 //! * [`zero_copy`]: a bounded MPMC ring whose slots keep their value between uses, with
 //!   in-place `send_ref`/`recv_ref` guards (no copies, recycled allocations).
 #![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod sync;
 pub mod zero_copy;
