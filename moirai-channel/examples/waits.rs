@@ -15,6 +15,16 @@ fn main() {
             "try_send+try_recv single thread: {:?} per pair",
             t.elapsed() / 1_000_000
         );
+        let (ktx, krx) = kanal::bounded::<u64>(1024);
+        let t = Instant::now();
+        for i in 0..1_000_000u64 {
+            ktx.try_send(i).unwrap();
+            krx.try_recv().unwrap();
+        }
+        println!(
+            "kanal try_send+try_recv: {:?} per pair",
+            t.elapsed() / 1_000_000
+        );
         let t = Instant::now();
         futures::executor::block_on(async {
             for i in 0..1_000_000u64 {

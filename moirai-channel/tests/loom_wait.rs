@@ -111,3 +111,26 @@ fn loom_wait_cancelled_receiver_passes_wakeup_on() {
         drop(tx);
     });
 }
+
+/// The `poll`-based paths (`Sink::poll_ready` reserving, `Stream::poll_next`) park and wake
+/// through the same protocol: capacity 1, two messages, both sides must park.
+#[test]
+fn loom_wait_sink_and_stream() {
+    use futures::{SinkExt, StreamExt};
+
+    builder().check(|| {
+        let (mut tx, mut rx) = channel::<u32>(1);
+        let t = thread::spawn(move || {
+            block_on(async {
+                SinkExt::send(&mut tx, 1).await.unwrap();
+                SinkExt::send(&mut tx, 2).await.unwrap();
+            })
+        });
+        block_on(async {
+            assert_eq!(rx.next().await, Some(1));
+            assert_eq!(rx.next().await, Some(2));
+            assert_eq!(rx.next().await, None);
+        });
+        t.join().unwrap();
+    });
+}
