@@ -25,12 +25,19 @@ fn sum_of_tasks(rt: &Runtime, n: u64) -> u64 {
 
 #[test]
 fn hundred_thousand_tasks_on_2x2() {
-    let rt = Runtime::builder().topology("2x2".parse().unwrap()).build().unwrap();
+    let rt = Runtime::builder()
+        .topology("2x2".parse().unwrap())
+        .build()
+        .unwrap();
     assert_eq!(rt.handle().num_workers(), 4);
     let n = 100_000;
     assert_eq!(sum_of_tasks(&rt, n), n * (n - 1) / 2);
     let total = rt.metrics().total();
-    assert!(total.polls >= n, "every task must have been polled at least once: {}", rt.metrics());
+    assert!(
+        total.polls >= n,
+        "every task must have been polled at least once: {}",
+        rt.metrics()
+    );
     assert_eq!(total.spawns, n);
 }
 
@@ -39,7 +46,11 @@ fn hundred_thousand_tasks_on_detected_topology() {
     let rt = Runtime::new().unwrap();
     let n = 100_000;
     assert_eq!(sum_of_tasks(&rt, n), n * (n - 1) / 2);
-    assert_eq!(rt.handle().live_tasks(), 0, "finished tasks leave the registry");
+    assert_eq!(
+        rt.handle().live_tasks(),
+        0,
+        "finished tasks leave the registry"
+    );
 }
 
 #[test]
@@ -50,9 +61,15 @@ fn one_worker_runs_everything() {
 
 #[test]
 fn more_nodes_than_workers_still_runs_node_targeted_work() {
-    let rt = Runtime::builder().topology(Topology::synthetic(4, 1).unwrap()).worker_threads(2).build().unwrap();
+    let rt = Runtime::builder()
+        .topology(Topology::synthetic(4, 1).unwrap())
+        .worker_threads(2)
+        .build()
+        .unwrap();
     let out = rt.block_on(async {
-        let hs: Vec<_> = (0..4).map(|n| moirai::spawn_on(moirai::NodeId::new(n), async move { n })).collect();
+        let hs: Vec<_> = (0..4)
+            .map(|n| moirai::spawn_on(moirai::NodeId::new(n), async move { n }))
+            .collect();
         let mut v = Vec::new();
         for h in hs {
             v.push(h.await.unwrap());
@@ -68,27 +85,31 @@ fn yield_now_lets_other_tasks_run() {
     // steps is that yield_now really puts the first task behind it.
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
     // Both tasks are spawned from a task on that worker, so both sit in its deque in order.
-    let log = rt.block_on(moirai::spawn(async {
-        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (l1, l2) = (log.clone(), log.clone());
-        let a = moirai::spawn(async move {
-            for i in 0..3 {
-                l1.lock().unwrap().push(("a", i));
-                moirai::yield_now().await;
-            }
-        });
-        let b = moirai::spawn(async move {
-            for i in 0..3 {
-                l2.lock().unwrap().push(("b", i));
-                moirai::yield_now().await;
-            }
-        });
-        a.await.unwrap();
-        b.await.unwrap();
-        Arc::try_unwrap(log).unwrap().into_inner().unwrap()
-    }))
-    .unwrap();
-    assert_eq!(log, vec![("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]);
+    let log = rt
+        .block_on(moirai::spawn(async {
+            let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (l1, l2) = (log.clone(), log.clone());
+            let a = moirai::spawn(async move {
+                for i in 0..3 {
+                    l1.lock().unwrap().push(("a", i));
+                    moirai::yield_now().await;
+                }
+            });
+            let b = moirai::spawn(async move {
+                for i in 0..3 {
+                    l2.lock().unwrap().push(("b", i));
+                    moirai::yield_now().await;
+                }
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+            Arc::try_unwrap(log).unwrap().into_inner().unwrap()
+        }))
+        .unwrap();
+    assert_eq!(
+        log,
+        vec![("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    );
 }
 
 #[test]
@@ -113,7 +134,11 @@ fn spawn_from_outside_the_runtime() {
     let joins: Vec<_> = (0..4u64)
         .map(|t| {
             let handle = handle.clone();
-            std::thread::spawn(move || (0..1000u64).map(|i| handle.spawn(async move { t * 1000 + i })).collect::<Vec<_>>())
+            std::thread::spawn(move || {
+                (0..1000u64)
+                    .map(|i| handle.spawn(async move { t * 1000 + i }))
+                    .collect::<Vec<_>>()
+            })
         })
         .collect();
     let mut sum = 0;
@@ -129,8 +154,14 @@ fn spawn_from_outside_the_runtime() {
 #[test]
 fn free_spawn_outside_any_runtime_uses_the_global_runtime() {
     let h = moirai::spawn(async { moirai::Handle::try_current().is_ok() });
-    assert!(moirai::block_on(h).unwrap(), "a task of the global runtime sees its runtime");
-    assert!(Handle::try_current().is_err(), "this test thread is in no runtime");
+    assert!(
+        moirai::block_on(h).unwrap(),
+        "a task of the global runtime sees its runtime"
+    );
+    assert!(
+        Handle::try_current().is_err(),
+        "this test thread is in no runtime"
+    );
 }
 
 #[test]
@@ -139,7 +170,9 @@ fn handle_current_inside_block_on_and_tasks() {
     rt.block_on(async {
         let outer = Handle::current();
         assert_eq!(outer.num_workers(), 2);
-        let inner = moirai::spawn(async { Handle::current().num_workers() }).await.unwrap();
+        let inner = moirai::spawn(async { Handle::current().num_workers() })
+            .await
+            .unwrap();
         assert_eq!(inner, 2);
     });
     let err = Handle::try_current().unwrap_err();
@@ -148,11 +181,16 @@ fn handle_current_inside_block_on_and_tasks() {
 
 #[test]
 fn spawn_on_runs_on_the_requested_node() {
-    let rt = Runtime::builder().topology("2x2".parse().unwrap()).build().unwrap();
+    let rt = Runtime::builder()
+        .topology("2x2".parse().unwrap())
+        .build()
+        .unwrap();
     let nodes = rt.block_on(async {
         let mut out = Vec::new();
         for n in [0, 1, 1, 0] {
-            out.push(moirai::spawn_on(moirai::NodeId::new(n), async { moirai::current_node() }));
+            out.push(moirai::spawn_on(moirai::NodeId::new(n), async {
+                moirai::current_node()
+            }));
         }
         let mut v = Vec::new();
         for h in out {
@@ -171,7 +209,9 @@ fn futures_spawn_trait_spawns_onto_moirai() {
     use futures::task::SpawnExt;
     let rt = Runtime::builder().worker_threads(2).build().unwrap();
     let (tx, rx) = oneshot::channel();
-    rt.handle().spawn(async move { tx.send(5).unwrap() }).detach_by_drop();
+    rt.handle()
+        .spawn(async move { tx.send(5).unwrap() })
+        .detach_by_drop();
     assert_eq!(rt.block_on(rx).unwrap(), 5);
     let h = rt.handle().spawn_with_handle(async { 9 }).unwrap();
     assert_eq!(rt.block_on(h), 9);
@@ -193,7 +233,10 @@ fn thread_hooks_run_once_per_worker() {
         .worker_threads(3)
         .thread_name("hooked")
         .on_thread_start(move || {
-            assert!(std::thread::current().name().unwrap().starts_with("hooked-"));
+            assert!(std::thread::current()
+                .name()
+                .unwrap()
+                .starts_with("hooked-"));
             s1.fetch_add(1, Ordering::SeqCst);
         })
         .on_thread_stop(move || {
@@ -209,7 +252,11 @@ fn thread_hooks_run_once_per_worker() {
 
 #[test]
 fn pinned_workers_run_tasks() {
-    let rt = Runtime::builder().topology("2x2".parse().unwrap()).pin_workers(true).build().unwrap();
+    let rt = Runtime::builder()
+        .topology("2x2".parse().unwrap())
+        .pin_workers(true)
+        .build()
+        .unwrap();
     assert_eq!(sum_of_tasks(&rt, 1000), 1000 * 999 / 2);
 }
 
@@ -222,9 +269,15 @@ fn nested_block_on_on_a_plain_thread() {
 #[test]
 fn block_on_inside_a_task_is_refused_with_a_clear_panic() {
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
-    let err = rt.block_on(moirai::spawn(async { moirai::block_on(async {}) })).unwrap_err();
+    let err = rt
+        .block_on(moirai::spawn(async { moirai::block_on(async {}) }))
+        .unwrap_err();
     assert!(err.is_panic());
-    let msg = err.into_panic().downcast::<&str>().map(|s| s.to_string()).unwrap_or_default();
+    let msg = err
+        .into_panic()
+        .downcast::<&str>()
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     assert!(msg.contains("worker thread"), "unexpected message {msg:?}");
     // The worker survived.
     assert_eq!(rt.block_on(moirai::spawn(async { 1 })).unwrap(), 1);
@@ -232,9 +285,15 @@ fn block_on_inside_a_task_is_refused_with_a_clear_panic() {
 
 #[test]
 fn metrics_display_lists_workers_and_nodes() {
-    let rt = Runtime::builder().topology("2x1".parse().unwrap()).build().unwrap();
+    let rt = Runtime::builder()
+        .topology("2x1".parse().unwrap())
+        .build()
+        .unwrap();
     sum_of_tasks(&rt, 100);
     let text = rt.metrics().to_string();
-    assert!(text.contains("w0 node0") && text.contains("w1 node1") && text.contains("total"), "{text}");
+    assert!(
+        text.contains("w0 node0") && text.contains("w1 node1") && text.contains("total"),
+        "{text}"
+    );
     assert_eq!(rt.metrics().nodes.len(), 2);
 }

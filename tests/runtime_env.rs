@@ -9,7 +9,10 @@ fn environment_overrides_are_checked() {
     // test thread that reads the environment.
     std::env::set_var("MOIRAI_WORKER_THREADS", "three");
     let err = Runtime::builder().build().unwrap_err();
-    assert!(matches!(err, BuildError::InvalidWorkerThreadsEnv(_)), "{err:?}");
+    assert!(
+        matches!(err, BuildError::InvalidWorkerThreadsEnv(_)),
+        "{err:?}"
+    );
 
     std::env::set_var("MOIRAI_WORKER_THREADS", "3");
     std::env::set_var("MOIRAI_TOPOLOGY", "3x1");
@@ -22,6 +25,10 @@ fn environment_overrides_are_checked() {
     let err = Runtime::builder().build().unwrap_err();
     assert!(matches!(err, BuildError::InvalidTopology { .. }), "{err:?}");
     // An explicit topology wins over the environment.
-    let rt = Runtime::builder().topology("1x2".parse().unwrap()).worker_threads(2).build().unwrap();
+    let rt = Runtime::builder()
+        .topology("1x2".parse().unwrap())
+        .worker_threads(2)
+        .build()
+        .unwrap();
     assert_eq!(rt.topology().num_nodes(), 1);
 }

@@ -12,7 +12,9 @@ use moirai::{BuildError, Runtime};
 #[test]
 fn a_panicking_task_reports_to_its_joiner_and_the_worker_survives() {
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
-    let err = rt.block_on(moirai::spawn(async { panic!("boom") })).unwrap_err();
+    let err = rt
+        .block_on(moirai::spawn(async { panic!("boom") }))
+        .unwrap_err();
     assert!(err.is_panic() && !err.is_cancelled());
     assert!(format!("{err}").contains("boom"));
     assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");
@@ -105,7 +107,11 @@ fn queued_tasks_are_dropped_when_shutdown_times_out() {
         release_rx.recv().unwrap(); // blocks the only worker
     });
     let queued = spawned_rx.recv().unwrap();
-    assert_eq!(counter.dropped(), 0, "the worker is blocked, none of them can have run");
+    assert_eq!(
+        counter.dropped(),
+        0,
+        "the worker is blocked, none of them can have run"
+    );
     rt.shutdown_timeout(Duration::from_millis(10));
     // The worker is still blocked, yet every queued task has been dropped by the shutdown.
     assert_eq!(counter.dropped(), 1000);
@@ -159,7 +165,17 @@ fn zero_workers_is_an_error() {
 
 #[test]
 fn bad_topology_specs_are_errors_that_say_why() {
-    for spec in ["", "2x", "x4", "0x4", "2x0", "abc", "2x4x1", "-1x2", "99999999999999999999x1"] {
+    for spec in [
+        "",
+        "2x",
+        "x4",
+        "0x4",
+        "2x0",
+        "abc",
+        "2x4x1",
+        "-1x2",
+        "99999999999999999999x1",
+    ] {
         let err = spec.parse::<Topology>().unwrap_err();
         match &err {
             BuildError::InvalidTopology { spec: s, reason } => {

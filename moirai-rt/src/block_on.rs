@@ -51,7 +51,10 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     // Reuse the thread's waker unless an outer block_on on this thread is using it.
     let cached = NOTIFY.with(|n| n.borrow_mut().take());
     let (notify, waker) = cached.unwrap_or_else(|| {
-        let notify = Arc::new(ThreadNotify { thread: thread::current(), woken: AtomicBool::new(false) });
+        let notify = Arc::new(ThreadNotify {
+            thread: thread::current(),
+            woken: AtomicBool::new(false),
+        });
         let waker = Waker::from(notify.clone());
         (notify, waker)
     });

@@ -116,7 +116,10 @@ impl Builder {
         let n = match self.worker_threads {
             Some(n) => n,
             None => match std::env::var(WORKER_THREADS_ENV) {
-                Ok(v) => v.trim().parse::<usize>().map_err(|_| BuildError::InvalidWorkerThreadsEnv(v))?,
+                Ok(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .map_err(|_| BuildError::InvalidWorkerThreadsEnv(v))?,
                 Err(_) => topology.num_cpus(),
             },
         };
@@ -150,10 +153,16 @@ impl Builder {
         let nodes: Box<[NodeShared]> = (0..topology.num_nodes())
             .map(|n| NodeShared {
                 injector: CachePadded::new(Injector::new()),
-                route: wake[n].iter().copied().find(|m| nodes_of.contains(m)).unwrap_or(0),
+                route: wake[n]
+                    .iter()
+                    .copied()
+                    .find(|m| nodes_of.contains(m))
+                    .unwrap_or(0),
             })
             .collect();
-        let victims = (0..workers).map(|w| victim_order(&topology, &nodes_of, w)).collect();
+        let victims = (0..workers)
+            .map(|w| victim_order(&topology, &nodes_of, w))
+            .collect();
         let shared = Arc::new(Shared {
             idle: Idle::new(workers, wake),
             topology,

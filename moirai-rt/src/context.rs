@@ -21,7 +21,10 @@ pub struct EnterGuard {
 
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
     let previous = CURRENT.with(|c| c.borrow_mut().replace(handle));
-    EnterGuard { previous, _not_send: PhantomData }
+    EnterGuard {
+        previous,
+        _not_send: PhantomData,
+    }
 }
 
 impl Drop for EnterGuard {

@@ -35,7 +35,10 @@ impl fmt::Display for BuildError {
                 write!(f, "invalid topology {spec:?}: {reason}")
             }
             BuildError::InvalidWorkerThreadsEnv(v) => {
-                write!(f, "MOIRAI_WORKER_THREADS={v:?} is not a positive whole number")
+                write!(
+                    f,
+                    "MOIRAI_WORKER_THREADS={v:?} is not a positive whole number"
+                )
             }
             BuildError::ThreadSpawn(e) => write!(f, "failed to spawn a worker thread: {e}"),
         }

@@ -34,7 +34,9 @@ pub struct TryCurrentError(());
 
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("no Moirai runtime is entered on this thread (not a worker, not inside block_on)")
+        f.write_str(
+            "no Moirai runtime is entered on this thread (not a worker, not inside block_on)",
+        )
     }
 }
 
@@ -60,7 +62,9 @@ impl Handle {
     /// The runtime of the current thread, or an error outside any runtime.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
         if let Some(w) = worker::current() {
-            return Ok(Handle { shared: w.shared.clone() });
+            return Ok(Handle {
+                shared: w.shared.clone(),
+            });
         }
         context::current().ok_or(TryCurrentError(()))
     }
@@ -108,11 +112,16 @@ impl Handle {
         let node = self.shared.route(node.index());
         let shard = match worker::current_of(&self.shared) {
             Some(w) => {
-                crate::metrics::WorkerCounters::bump(&self.shared.workers[w.index].counters.spawns, 1);
+                crate::metrics::WorkerCounters::bump(
+                    &self.shared.workers[w.index].counters.spawns,
+                    1,
+                );
                 w.index
             }
             None => {
-                self.shared.external_spawns.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.shared
+                    .external_spawns
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.shared.registry.num_shards() - 1
             }
         };
@@ -146,7 +155,9 @@ impl Handle {
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("workers", &self.shared.workers.len()).finish_non_exhaustive()
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.workers.len())
+            .finish_non_exhaustive()
     }
 }
 

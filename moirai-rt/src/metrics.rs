@@ -150,14 +150,22 @@ pub struct RuntimeMetrics {
 impl RuntimeMetrics {
     pub(crate) fn new(workers: Vec<WorkerMetrics>, num_nodes: usize, external_spawns: u64) -> Self {
         let mut nodes: Vec<NodeMetrics> = (0..num_nodes)
-            .map(|n| NodeMetrics { node: NodeId::new(n), workers: 0, counters: Counters::default() })
+            .map(|n| NodeMetrics {
+                node: NodeId::new(n),
+                workers: 0,
+                counters: Counters::default(),
+            })
             .collect();
         for w in &workers {
             let n = &mut nodes[w.node.index()];
             n.workers += 1;
             n.counters += w.counters;
         }
-        RuntimeMetrics { workers, nodes, external_spawns }
+        RuntimeMetrics {
+            workers,
+            nodes,
+            external_spawns,
+        }
     }
 
     /// Counters summed over every worker.
@@ -191,7 +199,16 @@ impl fmt::Display for RuntimeMetrics {
         writeln!(
             f,
             "{:<10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>9}",
-            "", "polls", "spawns", "own", "node-inj", "sibling", "remote", "global", "parks", "locality"
+            "",
+            "polls",
+            "spawns",
+            "own",
+            "node-inj",
+            "sibling",
+            "remote",
+            "global",
+            "parks",
+            "locality"
         )?;
         for w in &self.workers {
             row(f, &format!("w{} {}", w.worker, w.node), &w.counters)?;
@@ -200,6 +217,10 @@ impl fmt::Display for RuntimeMetrics {
             row(f, &format!("{} ({}w)", n.node, n.workers), &n.counters)?;
         }
         row(f, "total", &self.total())?;
-        write!(f, "spawned from outside the runtime: {}", self.external_spawns)
+        write!(
+            f,
+            "spawned from outside the runtime: {}",
+            self.external_spawns
+        )
     }
 }

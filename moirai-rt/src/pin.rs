@@ -28,7 +28,10 @@ mod tests {
             // SAFETY: reading our own affinity into a zeroed set of the right size.
             let count = unsafe {
                 let mut set: libc::cpu_set_t = std::mem::zeroed();
-                assert_eq!(libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set), 0);
+                assert_eq!(
+                    libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set),
+                    0
+                );
                 libc::CPU_COUNT(&set)
             };
             assert_eq!(count, 1);

@@ -46,7 +46,10 @@ impl Runtime {
     }
 
     pub(crate) fn from_parts(shared: Arc<Shared>, threads: Vec<ThreadHandle<()>>) -> Runtime {
-        Runtime { handle: Handle::from_shared(shared), threads: Mutex::new(threads) }
+        Runtime {
+            handle: Handle::from_shared(shared),
+            threads: Mutex::new(threads),
+        }
     }
 
     /// Runs `future` to completion on the calling thread, with this runtime entered: tasks spawned
@@ -113,6 +116,8 @@ impl Drop for Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("topology", self.topology()).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("topology", self.topology())
+            .finish_non_exhaustive()
     }
 }

@@ -33,7 +33,11 @@ mod event {
         /// blocks only if `recheck` returned `false`. The listener lives on the stack: parking
         /// allocates nothing.
         /// Returns whether it blocked.
-        pub(crate) fn wait_unless(&self, recheck: impl FnOnce() -> bool, timeout: Option<Duration>) -> bool {
+        pub(crate) fn wait_unless(
+            &self,
+            recheck: impl FnOnce() -> bool,
+            timeout: Option<Duration>,
+        ) -> bool {
             event_listener::listener!(self.0 => listener);
             if recheck() {
                 return false;
@@ -67,7 +71,10 @@ mod event {
 
     impl Event {
         pub(crate) fn new() -> Event {
-            Event { epoch: Mutex::new(0), cond: Condvar::new() }
+            Event {
+                epoch: Mutex::new(0),
+                cond: Condvar::new(),
+            }
         }
 
         pub(crate) fn notify(&self, _n: usize) {
@@ -75,7 +82,11 @@ mod event {
             self.cond.notify_all();
         }
 
-        pub(crate) fn wait_unless(&self, recheck: impl FnOnce() -> bool, _timeout: Option<Duration>) -> bool {
+        pub(crate) fn wait_unless(
+            &self,
+            recheck: impl FnOnce() -> bool,
+            _timeout: Option<Duration>,
+        ) -> bool {
             let seen = *self.epoch.lock().unwrap();
             if recheck() {
                 return false;

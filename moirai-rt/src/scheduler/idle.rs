@@ -118,7 +118,12 @@ impl Idle {
     /// Parks the calling worker of `node` unless `has_work` (evaluated after the worker counts
     /// as a sleeper) says there is something to do. Returns after a notification, a timeout,
     /// or at once (returning `false`) if `has_work` was true.
-    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool, timeout: Option<Duration>) -> bool {
+    pub(crate) fn park(
+        &self,
+        node: usize,
+        has_work: impl FnOnce() -> bool,
+        timeout: Option<Duration>,
+    ) -> bool {
         let slot = &self.nodes[node];
         let waited = slot.event.wait_unless(
             || {
@@ -156,7 +161,10 @@ mod tests {
         let idle = Idle::new(4, vec![vec![0]]);
         assert!(idle.try_begin_search());
         assert!(idle.try_begin_search());
-        assert!(!idle.try_begin_search(), "a third searcher of four workers must be refused");
+        assert!(
+            !idle.try_begin_search(),
+            "a third searcher of four workers must be refused"
+        );
         assert!(!idle.end_search());
         assert!(idle.end_search(), "the second to stop is the last searcher");
         assert_eq!(idle.searching(), 0);
@@ -265,8 +273,13 @@ mod loom_tests {
         let mut builder = loom::model::Builder::new();
         builder.preemption_bound = Some(3);
         builder.check(move || {
-            let nodes: Vec<Vec<usize>> =
-                (0..workers).map(|n| std::iter::once(n).chain((0..workers).filter(|&m| m != n)).collect()).collect();
+            let nodes: Vec<Vec<usize>> = (0..workers)
+                .map(|n| {
+                    std::iter::once(n)
+                        .chain((0..workers).filter(|&m| m != n))
+                        .collect()
+                })
+                .collect();
             let model = Arc::new(Model {
                 idle: Idle::new(workers, nodes),
                 queued: AtomicUsize::new(0),

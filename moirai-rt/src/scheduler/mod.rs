@@ -171,12 +171,20 @@ impl Shared {
                 counters: w.counters.snapshot(),
             })
             .collect();
-        RuntimeMetrics::new(workers, self.nodes.len(), self.external_spawns.load(Ordering::Relaxed))
+        RuntimeMetrics::new(
+            workers,
+            self.nodes.len(),
+            self.external_spawns.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops the workers (waiting for them up to `timeout`, forever if `None`), then drops every
     /// task that is still alive. Idempotent.
-    pub(crate) fn shutdown(&self, threads: Vec<std::thread::JoinHandle<()>>, timeout: Option<Duration>) {
+    pub(crate) fn shutdown(
+        &self,
+        threads: Vec<std::thread::JoinHandle<()>>,
+        timeout: Option<Duration>,
+    ) {
         self.closed.store(true, Ordering::SeqCst);
         self.idle.wake_all();
 
@@ -187,13 +195,22 @@ impl Shared {
         let expected = threads.iter().filter(|t| t.thread().id() != me).count();
         while *exited < expected {
             match deadline {
-                None => exited = self.exited_cv.wait(exited).unwrap_or_else(|e| e.into_inner()),
+                None => {
+                    exited = self
+                        .exited_cv
+                        .wait(exited)
+                        .unwrap_or_else(|e| e.into_inner())
+                }
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
                         break;
                     }
-                    exited = self.exited_cv.wait_timeout(exited, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                    exited = self
+                        .exited_cv
+                        .wait_timeout(exited, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
                 }
             }
         }

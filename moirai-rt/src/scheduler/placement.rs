@@ -14,7 +14,10 @@ pub(crate) fn assign_workers(topology: &Topology, workers: usize) -> Vec<(usize,
     let nodes = topology.nodes();
     let total_cpus: usize = nodes.iter().map(|n| n.cpus().len()).sum();
     // Largest-remainder apportionment of `workers` over nodes by CPU count.
-    let mut counts: Vec<usize> = nodes.iter().map(|n| workers * n.cpus().len() / total_cpus).collect();
+    let mut counts: Vec<usize> = nodes
+        .iter()
+        .map(|n| workers * n.cpus().len() / total_cpus)
+        .collect();
     let mut remainders: Vec<(usize, usize)> = nodes
         .iter()
         .enumerate()
@@ -63,18 +66,27 @@ pub(crate) struct VictimOrder {
 pub(crate) fn victim_order(topology: &Topology, nodes_of: &[usize], worker: usize) -> VictimOrder {
     let home = nodes_of[worker];
     let workers_of = |node: usize| -> Vec<usize> {
-        (0..nodes_of.len()).filter(|&w| nodes_of[w] == node && w != worker).collect()
+        (0..nodes_of.len())
+            .filter(|&w| nodes_of[w] == node && w != worker)
+            .collect()
     };
     VictimOrder {
         siblings: workers_of(home),
-        remote: other_nodes_by_distance(topology, home).into_iter().map(|n| (n, workers_of(n))).collect(),
+        remote: other_nodes_by_distance(topology, home)
+            .into_iter()
+            .map(|n| (n, workers_of(n)))
+            .collect(),
     }
 }
 
 /// For each node, the nodes to wake a parked worker on: itself, then the others nearest first.
 pub(crate) fn wake_order(topology: &Topology) -> Vec<Vec<usize>> {
     (0..topology.num_nodes())
-        .map(|n| std::iter::once(n).chain(other_nodes_by_distance(topology, n)).collect())
+        .map(|n| {
+            std::iter::once(n)
+                .chain(other_nodes_by_distance(topology, n))
+                .collect()
+        })
         .collect()
 }
 
@@ -83,7 +95,10 @@ mod tests {
     use super::*;
 
     fn nodes_of(topology: &Topology, workers: usize) -> Vec<usize> {
-        assign_workers(topology, workers).into_iter().map(|(n, _)| n).collect()
+        assign_workers(topology, workers)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
     }
 
     #[test]

@@ -85,7 +85,9 @@ impl Worker {
             lifo_streak: Cell::new(0),
             tick: Cell::new(0),
             searching: Cell::new(false),
-            rng: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
+            rng: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9),
+            ),
             remote_backoff: Cell::new(0),
             remote_skipped: Cell::new(0),
         }
@@ -253,7 +255,9 @@ impl Worker {
             return None;
         }
         let start = self.random(n);
-        (0..n).find_map(|i| self.steal_from_worker(&self.shared.workers[victims[(start + i) % n]].stealer))
+        (0..n).find_map(|i| {
+            self.steal_from_worker(&self.shared.workers[victims[(start + i) % n]].stealer)
+        })
     }
 
     fn search(&self) -> Option<Runnable> {
@@ -322,9 +326,11 @@ impl Worker {
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
-        let waited = shared
-            .idle
-            .park(self.node, || shared.has_visible_work() || shared.is_closed(), None);
+        let waited = shared.idle.park(
+            self.node,
+            || shared.has_visible_work() || shared.is_closed(),
+            None,
+        );
         if !waited {
             // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
             // take it: let the searchers that can have the CPU before looking again.

@@ -35,7 +35,9 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: Inner<T>) -> Self {
-        JoinHandle { task: Mutex::new(Some(task)) }
+        JoinHandle {
+            task: Mutex::new(Some(task)),
+        }
     }
 
     /// Cancels the task. Its future is dropped by a worker as soon as one reaches it (at once if
@@ -63,7 +65,11 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let slot = self.get_mut().task.get_mut().unwrap_or_else(|e| e.into_inner());
+        let slot = self
+            .get_mut()
+            .task
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
         let Some(task) = slot.as_mut() else {
             return Poll::Ready(Err(JoinError::cancelled()));
         };
@@ -81,7 +87,12 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(task) = self.task.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(task) = self
+            .task
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             task.detach();
         }
     }
@@ -89,6 +100,8 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("finished", &self.is_finished()).finish()
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }

@@ -57,7 +57,8 @@ where
     let (runnable, task) = match registry.reserve(shard) {
         Some(mut slot) => {
             let entry = slot.entry(registry);
-            let (runnable, task) = builder.spawn(move |_| TaskFuture::new(future, Some(entry)), schedule);
+            let (runnable, task) =
+                builder.spawn(move |_| TaskFuture::new(future, Some(entry)), schedule);
             slot.fill(runnable.waker());
             (Some(runnable), task)
         }

@@ -44,7 +44,9 @@ unsafe impl Send for Entry {}
 impl Registry {
     pub(crate) fn new(shards: usize) -> Registry {
         Registry {
-            shards: (0..shards.max(1)).map(|_| CachePadded::new(Mutex::new(Shard::default()))).collect(),
+            shards: (0..shards.max(1))
+                .map(|_| CachePadded::new(Mutex::new(Shard::default())))
+                .collect(),
         }
     }
 
@@ -80,7 +82,9 @@ impl Registry {
 
     /// Number of tasks registered right now (tests and metrics).
     pub(crate) fn live_tasks(&self) -> usize {
-        (0..self.shards.len()).map(|s| self.lock(s).wakers.len()).sum()
+        (0..self.shards.len())
+            .map(|s| self.lock(s).wakers.len())
+            .sum()
     }
 }
 
@@ -88,7 +92,11 @@ impl Reservation<'_> {
     /// The entry the task will hold; valid once [`fill`](Self::fill) has run.
     pub(crate) fn entry(&mut self, registry: &Registry) -> Entry {
         let key = self.guard.wakers.vacant_key();
-        Entry { registry, shard: self.shard as u32, key: key as u32 }
+        Entry {
+            registry,
+            shard: self.shard as u32,
+            key: key as u32,
+        }
     }
 
     pub(crate) fn fill(mut self, waker: Waker) {
