@@ -21,12 +21,14 @@
 //! * Runtimes: [`Runtime`], [`Builder`], [`Handle`] (also a `futures::task::Spawn`), [`block_on`].
 //! * Where the work ran: [`Runtime::metrics`].
 //! * [`channel`]: executor-agnostic channels with `Stream`/`Sink`.
+//! * [`time`]: `sleep`, `timeout`, `interval`; [`spawn_blocking`] for blocking code. Sockets and
+//!   files come from `async-net` / `async-fs`, whose reactor (`async-io`) the timers share.
 
 pub use moirai_channel as channel;
 pub use moirai_macros::{main, test};
-pub use moirai_rt::topology;
 pub use moirai_rt::{
-    block_on, current_node, global_handle, spawn, spawn_on, yield_now, BuildError, Builder,
-    Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId, NodeMetrics, PoolMetrics, Runtime,
-    RuntimeMetrics, TryCurrentError, WorkerMetrics, YieldNow, WORKER_THREADS_ENV,
+    block_on, current_node, global_handle, spawn, spawn_blocking, spawn_on, yield_now, BuildError,
+    Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId, NodeMetrics, PoolMetrics,
+    Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics, YieldNow, WORKER_THREADS_ENV,
 };
+pub use moirai_rt::{time, topology};

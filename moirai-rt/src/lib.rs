@@ -12,9 +12,12 @@
 //!   loop and search; `scheduler::idle` is the park/notify protocol (loom-checked);
 //! * `task` turns futures into `async-task` runnables (one place: [`spawn`] and friends all go
 //!   through it) and [`JoinHandle`] joins them;
-//! * [`metrics`](RuntimeMetrics) are counted per worker and summed per node.
+//! * [`metrics`](RuntimeMetrics) are counted per worker and summed per node;
+//! * [`time`] has the timers and [`spawn_blocking`] the blocking-work pool, both built on the
+//!   `async-io` / `blocking` crates of the smol ecosystem.
 
 mod block_on;
+mod blocking;
 mod builder;
 mod context;
 mod error;
@@ -26,10 +29,12 @@ mod scheduler;
 mod spawn;
 mod sync;
 mod task;
+pub mod time;
 pub mod topology;
 mod yield_now;
 
 pub use block_on::block_on;
+pub use blocking::spawn_blocking;
 pub use builder::{Builder, WORKER_THREADS_ENV};
 pub use context::EnterGuard;
 pub use error::{BuildError, JoinError};

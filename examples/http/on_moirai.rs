@@ -1,0 +1,35 @@
+//! Serving on Moirai: an `async-net` listener, connections spawned through [`MoiraiExecutor`].
+
+use async_net::TcpListener;
+use hyper::rt::Executor;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+
+use crate::compat::{FuturesIo, MoiraiExecutor};
+
+/// Listens on 127.0.0.1:`port` and serves forever (or returns the error that stopped it).
+pub fn serve(port: u16) -> std::io::Result<()> {
+    let rt = moirai::Runtime::new().map_err(std::io::Error::other)?;
+    // The accept loop is itself a task, so it runs on the workers like everything else.
+    rt.block_on(rt.spawn(accept_loop(port)))
+        // `JoinError` is not `Sync` (it may hold a panic payload), so keep only its message.
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+}
+
+async fn accept_loop(port: u16) -> std::io::Result<()> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("http: listening on {} (moirai)", listener.local_addr()?);
+    let exec = MoiraiExecutor;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        exec.execute(async move {
+            let conn = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(FuturesIo::new(stream), service_fn(crate::hello));
+            if let Err(e) = conn.await {
+                eprintln!("http: connection error: {e}");
+            }
+        });
+    }
+}
