@@ -3,7 +3,7 @@
 //! Both turn an `async fn` into a plain function that builds a Moirai runtime and blocks on the
 //! function's body:
 //!
-//! ```ignore
+//! ```text
 //! #[moirai::main(worker_threads = 4, topology = "2x2", pin_workers = true)]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     Ok(())

@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex};
 
-use crossbeam_deque::{Injector, Worker as Deque};
 use crossbeam_utils::CachePadded;
 
 use crate::error::BuildError;
@@ -170,12 +169,10 @@ impl Builder {
         let placement = assign_workers(&topology, workers);
         let nodes_of: Vec<usize> = placement.iter().map(|&(n, _)| n).collect();
 
-        let deques: Vec<Deque<_>> = (0..workers).map(|_| Deque::new_fifo()).collect();
-        let worker_shared: Box<[WorkerShared]> = deques
+        let worker_shared: Box<[WorkerShared]> = nodes_of
             .iter()
-            .zip(&nodes_of)
-            .map(|(d, &node)| WorkerShared {
-                stealer: d.stealer(),
+            .map(|&node| WorkerShared {
+                queue: Default::default(),
                 node,
                 counters: CachePadded::new(WorkerCounters::default()),
             })
@@ -183,7 +180,7 @@ impl Builder {
         let wake = wake_order(&topology);
         let nodes: Box<[NodeShared]> = (0..topology.num_nodes())
             .map(|n| NodeShared {
-                injector: CachePadded::new(Injector::new()),
+                injector: CachePadded::new(Default::default()),
                 route: wake[n]
                     .iter()
                     .copied()
@@ -200,7 +197,7 @@ impl Builder {
             workers: worker_shared,
             nodes,
             victims,
-            global: CachePadded::new(Injector::new()),
+            global: CachePadded::new(Default::default()),
             registry: Registry::new(workers + 1),
             pool: crate::task::pool::SharedPool::new(self.task_pool_capacity),
             pool_enabled: self.task_pool,
@@ -213,7 +210,7 @@ impl Builder {
         });
 
         let mut threads = Vec::with_capacity(workers);
-        for (index, deque) in deques.into_iter().enumerate() {
+        for index in 0..workers {
             let shared2 = shared.clone();
             let cpu = placement[index].1;
             let pin = self.pin_workers;
@@ -223,7 +220,7 @@ impl Builder {
                     if pin {
                         crate::pin::pin_current_thread(cpu);
                     }
-                    worker::worker_main(shared2, index, deque)
+                    worker::worker_main(shared2, index)
                 });
             match spawned {
                 Ok(t) => threads.push(t),

@@ -2,6 +2,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::Mutex;
 
 /// Why a [`Builder`](crate::Builder) (or a topology spec) was rejected.
 ///
@@ -54,7 +55,9 @@ pub struct JoinError {
 
 enum JoinErrorRepr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    // The mutex makes `JoinError` `Sync` (a panic payload is only `Send`), so it fits
+    // `Box<dyn Error + Send + Sync>` and `io::Error::other`; it is only locked to read the message.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
@@ -66,7 +69,7 @@ impl JoinError {
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: JoinErrorRepr::Panic(payload),
+            repr: JoinErrorRepr::Panic(Mutex::new(payload)),
         }
     }
 
@@ -93,7 +96,7 @@ impl JoinError {
     /// The panic payload, or the error itself if the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            JoinErrorRepr::Panic(p) => Ok(p),
+            JoinErrorRepr::Panic(p) => Ok(p.into_inner().unwrap_or_else(|e| e.into_inner())),
             JoinErrorRepr::Cancelled => Err(self),
         }
     }
@@ -110,10 +113,13 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             JoinErrorRepr::Cancelled => f.write_str("JoinError::Cancelled"),
-            JoinErrorRepr::Panic(p) => match panic_message(p.as_ref()) {
-                Some(msg) => write!(f, "JoinError::Panic({msg:?})"),
-                None => f.write_str("JoinError::Panic(..)"),
-            },
+            JoinErrorRepr::Panic(p) => {
+                let p = p.lock().unwrap_or_else(|e| e.into_inner());
+                match panic_message(p.as_ref()) {
+                    Some(msg) => write!(f, "JoinError::Panic({msg:?})"),
+                    None => f.write_str("JoinError::Panic(..)"),
+                }
+            }
         }
     }
 }
@@ -122,12 +128,21 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             JoinErrorRepr::Cancelled => f.write_str("task was cancelled"),
-            JoinErrorRepr::Panic(p) => match panic_message(p.as_ref()) {
-                Some(msg) => write!(f, "task panicked: {msg}"),
-                None => f.write_str("task panicked"),
-            },
+            JoinErrorRepr::Panic(p) => {
+                let p = p.lock().unwrap_or_else(|e| e.into_inner());
+                match panic_message(p.as_ref()) {
+                    Some(msg) => write!(f, "task panicked: {msg}"),
+                    None => f.write_str("task panicked"),
+                }
+            }
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(e: JoinError) -> std::io::Error {
+        std::io::Error::other(e)
+    }
+}

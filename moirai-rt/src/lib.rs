@@ -17,6 +17,7 @@
 //!   `async-io` / `blocking` crates of the smol ecosystem.
 
 mod block_on;
+#[cfg(not(loom))]
 mod blocking;
 mod builder;
 mod context;
@@ -29,11 +30,13 @@ mod scheduler;
 mod spawn;
 mod sync;
 mod task;
+#[cfg(not(loom))]
 pub mod time;
 pub mod topology;
 mod yield_now;
 
 pub use block_on::block_on;
+#[cfg(not(loom))]
 pub use blocking::spawn_blocking;
 pub use builder::{Builder, WORKER_THREADS_ENV};
 pub use context::EnterGuard;

@@ -252,10 +252,21 @@ impl fmt::Display for RuntimeMetrics {
             row(f, &format!("{} ({}w)", n.node, n.workers), &n.counters)?;
         }
         row(f, "total", &self.total())?;
-        write!(
+        let t = self.total();
+        writeln!(
             f,
             "spawned from outside the runtime: {}",
             self.external_spawns
+        )?;
+        write!(
+            f,
+            "task pool: {} hits, {} misses, {} refills, {} spills; {} carriers live, {} idle shared",
+            t.pool_hits,
+            t.pool_misses,
+            t.pool_refills,
+            t.pool_spills,
+            self.pool.live(),
+            self.pool.idle_shared
         )
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! # Queues
 //!
-//! * each worker: a FIFO `crossbeam_deque::Worker` (soft cap [`LOCAL_QUEUE_CAP`], half of it
+//! * each worker: a fixed FIFO ring ([`local_queue`], 256 tasks; when full, half of it
 //!   overflows to the node injector) and a LIFO slot for the task it woke last (`worker.rs`);
 //! * each node: an `Injector`, fed by overflows, by `spawn_on`, and by wake-ups from threads
 //!   that are not workers of this runtime (a task goes back to its home node);
@@ -28,6 +28,8 @@
 //! drain.
 
 pub(crate) mod idle;
+pub(crate) mod inject;
+pub(crate) mod local_queue;
 pub(crate) mod placement;
 pub(crate) mod worker;
 
@@ -36,7 +38,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::{Injector, Steal, Stealer};
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
@@ -46,20 +47,17 @@ use crate::topology::{NodeId, Topology};
 use idle::Idle;
 use placement::VictimOrder;
 
-/// Soft cap of a worker's deque: beyond it, half of the deque moves to the node injector.
-pub(crate) const LOCAL_QUEUE_CAP: usize = 256;
-
 /// The most tasks one steal moves (half the victim's queue, up to this).
 pub(crate) const STEAL_BATCH: usize = 64;
 
 pub(crate) struct WorkerShared {
-    pub(crate) stealer: Stealer<Runnable>,
+    pub(crate) queue: local_queue::LocalQueue<Runnable>,
     pub(crate) node: usize,
     pub(crate) counters: CachePadded<WorkerCounters>,
 }
 
 pub(crate) struct NodeShared {
-    pub(crate) injector: CachePadded<Injector<Runnable>>,
+    pub(crate) injector: CachePadded<inject::Inject>,
     /// Where work aimed at this node goes: itself if it has workers, else the nearest node that
     /// has (a topology can have more nodes than the runtime has workers).
     pub(crate) route: usize,
@@ -73,7 +71,7 @@ pub(crate) struct Shared {
     pub(crate) workers: Box<[WorkerShared]>,
     pub(crate) nodes: Box<[NodeShared]>,
     pub(crate) victims: Box<[VictimOrder]>,
-    pub(crate) global: CachePadded<Injector<Runnable>>,
+    pub(crate) global: CachePadded<inject::Inject>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     /// Free pooled carriers shared between workers.
@@ -162,7 +160,7 @@ impl Shared {
         self.idle.notify_work(node);
     }
 
-    fn push_injector(&self, injector: &Injector<Runnable>, runnable: Runnable) {
+    fn push_injector(&self, injector: &inject::Inject, runnable: Runnable) {
         injector.push(runnable);
         // Pairs with the store in `shutdown`: either shutdown's final drain sees this task, or
         // we see `closed` and drain it ourselves.
@@ -180,7 +178,7 @@ impl Shared {
     pub(crate) fn has_visible_work(&self) -> bool {
         !self.global.is_empty()
             || self.nodes.iter().any(|n| !n.injector.is_empty())
-            || self.workers.iter().any(|w| !w.stealer.is_empty())
+            || self.workers.iter().any(|w| !w.queue.is_empty())
     }
 
     pub(crate) fn metrics(&self) -> RuntimeMetrics {
@@ -265,12 +263,8 @@ impl Shared {
             drain_injector(&node.injector);
         }
         for w in self.workers.iter() {
-            loop {
-                match w.stealer.steal() {
-                    Steal::Success(r) => drop_runnable(r),
-                    Steal::Retry => continue,
-                    Steal::Empty => break,
-                }
+            while let Some(r) = w.queue.steal_one() {
+                drop_runnable(r);
             }
         }
     }
@@ -281,12 +275,8 @@ fn runnable_node_hint(shared: &Shared) -> usize {
     shared.route(0)
 }
 
-fn drain_injector(injector: &Injector<Runnable>) {
-    loop {
-        match injector.steal() {
-            Steal::Success(r) => drop_runnable(r),
-            Steal::Retry => continue,
-            Steal::Empty => break,
-        }
+fn drain_injector(injector: &inject::Inject) {
+    for r in injector.take_all() {
+        drop_runnable(r);
     }
 }

@@ -16,9 +16,10 @@ use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
 
-use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
+use super::inject::Inject;
+use super::local_queue::LocalQueue;
 
-use super::{drop_runnable, Shared, LOCAL_QUEUE_CAP, STEAL_BATCH};
+use super::{drop_runnable, Shared, STEAL_BATCH};
 use crate::metrics::WorkerCounters;
 use crate::task::pool::LocalPool;
 use crate::task::Runnable;
@@ -39,7 +40,6 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     pub(crate) index: usize,
     pub(crate) node: usize,
-    local: Deque<Runnable>,
     lifo: Cell<Option<Runnable>>,
     lifo_streak: Cell<u32>,
     tick: Cell<u32>,
@@ -80,13 +80,12 @@ impl Drop for ClearCurrent {
 }
 
 impl Worker {
-    pub(crate) fn new(shared: Arc<Shared>, index: usize, local: Deque<Runnable>) -> Worker {
+    pub(crate) fn new(shared: Arc<Shared>, index: usize) -> Worker {
         let node = shared.workers[index].node;
         Worker {
             shared,
             index,
             node,
-            local,
             lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
             tick: Cell::new(0),
@@ -98,6 +97,18 @@ impl Worker {
             remote_skipped: Cell::new(0),
             pool: LocalPool::default(),
         }
+    }
+
+    /// This worker's run queue; only this thread may use its owner operations.
+    fn local(&self) -> &LocalQueue<Runnable> {
+        &self.shared.workers[self.index].queue
+    }
+
+    /// Owner pop of the own queue.
+    fn pop_local(&self) -> Option<Runnable> {
+        // SAFETY: a `Worker` is created by `worker_main` on its own thread and never leaves it,
+        // so this thread is the only owner of the queue at `self.index`.
+        unsafe { self.local().pop() }
     }
 
     fn counters(&self) -> &WorkerCounters {
@@ -121,7 +132,7 @@ impl Worker {
         if let Some(task) = self.lifo.take() {
             drop_runnable(task);
         }
-        while let Some(task) = self.local.pop() {
+        while let Some(task) = self.pop_local() {
             drop_runnable(task);
         }
         for carrier in self.pool.drain() {
@@ -148,7 +159,7 @@ impl Worker {
         if yielded {
             // A yield goes to the back, behind everything that was waiting.
             self.push_local(task);
-            if self.local.len() > 1 {
+            if self.local().len() > 1 {
                 self.shared.idle.notify_work(self.node);
             }
         } else if let Some(previous) = self.lifo.replace(Some(task)) {
@@ -165,21 +176,27 @@ impl Worker {
     }
 
     fn push_local(&self, task: Runnable) {
-        if self.local.len() >= LOCAL_QUEUE_CAP {
-            self.overflow();
+        // SAFETY (both calls): owner, see `pop_local`.
+        if let Err(task) = unsafe { self.local().push(task) } {
+            self.overflow(task);
         }
-        self.local.push(task);
     }
 
-    /// Moves the older half of the deque to the node injector, where siblings find it.
-    fn overflow(&self) {
+    /// The ring is full: its older half moves to the node injector, where siblings find it, and
+    /// `task` takes one of the freed slots.
+    fn overflow(&self, task: Runnable) {
         WorkerCounters::bump(&self.counters().overflows, 1);
         let injector = &self.shared.nodes[self.node].injector;
-        for _ in 0..LOCAL_QUEUE_CAP / 2 {
-            match self.local.pop() {
-                Some(t) => injector.push(t),
-                None => break,
+        // SAFETY: owner, see `pop_local`.
+        match unsafe { self.local().take_half() } {
+            Some(half) => {
+                injector.push_batch(half);
+                // SAFETY: owner; half the ring was just freed.
+                let pushed = unsafe { self.local().push(task) };
+                debug_assert!(pushed.is_ok());
             }
+            // A thief is copying out of the ring right now: send just this task.
+            None => injector.push(task),
         }
     }
 
@@ -206,7 +223,7 @@ impl Worker {
             self.push_local(t);
         }
         self.lifo_streak.set(0);
-        if let Some(t) = self.local.pop() {
+        if let Some(t) = self.pop_local() {
             WorkerCounters::bump(&c.from_local, 1);
             return Some(t);
         }
@@ -221,36 +238,19 @@ impl Worker {
 
     // ---- stealing -----------------------------------------------------------------------
 
-    fn steal_from_injector(&self, injector: &Injector<Runnable>) -> Option<(Runnable, u64)> {
-        if injector.is_empty() {
-            return None;
-        }
-        let before = self.local.len();
-        loop {
-            match injector.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
-                Steal::Success(t) => {
-                    return Some((t, self.local.len().saturating_sub(before) as u64 + 1))
-                }
-                Steal::Empty => return None,
-                Steal::Retry => std::hint::spin_loop(),
-            }
-        }
+    fn steal_from_injector(&self, injector: &Inject) -> Option<(Runnable, u64)> {
+        // SAFETY: owner of the destination queue, see `pop_local`.
+        unsafe { injector.pop_batch(self.local(), STEAL_BATCH) }
     }
 
-    fn steal_from_worker(&self, victim: &Stealer<Runnable>) -> Option<(Runnable, u64)> {
+    fn steal_from_worker(&self, victim: usize) -> Option<(Runnable, u64)> {
+        let victim = &self.shared.workers[victim].queue;
         if victim.is_empty() {
             return None;
         }
-        let before = self.local.len();
-        loop {
-            match victim.steal_batch_with_limit_and_pop(&self.local, STEAL_BATCH) {
-                Steal::Success(t) => {
-                    return Some((t, self.local.len().saturating_sub(before) as u64 + 1))
-                }
-                Steal::Empty => return None,
-                Steal::Retry => std::hint::spin_loop(),
-            }
-        }
+        // SAFETY: we own the destination queue (see `pop_local`), and never steal from ourselves
+        // (victim lists exclude the worker itself).
+        unsafe { victim.steal_into(self.local(), STEAL_BATCH) }
     }
 
     fn random(&self, n: usize) -> usize {
@@ -269,9 +269,7 @@ impl Worker {
             return None;
         }
         let start = self.random(n);
-        (0..n).find_map(|i| {
-            self.steal_from_worker(&self.shared.workers[victims[(start + i) % n]].stealer)
-        })
+        (0..n).find_map(|i| self.steal_from_worker(victims[(start + i) % n]))
     }
 
     /// Searches for work as a searcher, a few rounds with growing pauses before giving up: a
@@ -299,7 +297,7 @@ impl Worker {
     }
 
     fn search_once(&self) -> Option<Runnable> {
-        if let Some(t) = self.local.pop().or_else(|| self.lifo.take()) {
+        if let Some(t) = self.pop_local().or_else(|| self.lifo.take()) {
             return Some(t);
         }
         if let Some(t) = self.take_from_node_injector() {
@@ -378,11 +376,11 @@ impl Worker {
 }
 
 /// The body of a worker thread.
-pub(crate) fn worker_main(shared: Arc<Shared>, index: usize, local: Deque<Runnable>) {
+pub(crate) fn worker_main(shared: Arc<Shared>, index: usize) {
     if let Some(hook) = &shared.on_thread_start {
         hook();
     }
-    let worker = Worker::new(shared.clone(), index, local);
+    let worker = Worker::new(shared.clone(), index);
     {
         let _enter = crate::context::enter(crate::Handle::from_shared(shared.clone()));
         worker.run();

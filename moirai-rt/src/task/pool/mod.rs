@@ -113,7 +113,8 @@ impl SharedPool {
     }
 
     /// Files free carriers of `class`; those past the byte bound are freed (after the lock).
-    fn push(&self, class: usize, carriers: Vec<Runnable>) {
+    /// Allocates nothing unless the shared list must grow or some carriers are freed.
+    fn push(&self, class: usize, carriers: impl Iterator<Item = Runnable>) {
         let size = carrier_bytes(class);
         let mut excess = Vec::new();
         {
@@ -129,6 +130,13 @@ impl SharedPool {
         }
         self.freed.fetch_add(excess.len() as u64, Ordering::Relaxed);
         drop(excess); // FREE carriers: dropping the runnable frees the carrier.
+    }
+
+    fn pop_one(&self, class: usize) -> Option<Runnable> {
+        let r = self.lock(class).pop()?;
+        self.idle_bytes
+            .fetch_sub(carrier_bytes(class), Ordering::Relaxed);
+        Some(r)
     }
 
     fn pop_batch(&self, class: usize, n: usize, into: &mut Vec<Runnable>) -> usize {
@@ -217,9 +225,8 @@ fn acquire(shared: &Arc<Shared>, w: Option<&worker::Worker>, class: usize) -> Op
             }
             WorkerCounters::bump(&counters.pool_misses, 1);
         } else {
-            let mut one = Vec::with_capacity(0);
-            if shared.pool.pop_batch(class, 1, &mut one) == 1 {
-                return one.pop();
+            if let Some(r) = shared.pool.pop_one(class) {
+                return Some(r);
             }
         }
         if shared.is_closed() {
@@ -246,13 +253,11 @@ pub(crate) fn recycle(shared: &Arc<Shared>, runnable: Runnable, class: usize) {
         list.push(runnable);
         if list.len() > LOCAL_MAX {
             let at = list.len() - BATCH;
-            let spill: Vec<Runnable> = list.drain(at..).collect();
-            drop(list);
             WorkerCounters::bump(&shared.workers[w.index].counters.pool_spills, 1);
-            shared.pool.push(class, spill);
+            shared.pool.push(class, list.drain(at..));
         }
     } else {
-        shared.pool.push(class, vec![runnable]);
+        shared.pool.push(class, std::iter::once(runnable));
     }
 }
 
