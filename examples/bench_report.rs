@@ -2,11 +2,14 @@
 //! per-operation medians and ratios (the table in README.md).
 //!
 //! ```text
-//! cargo run --release --example bench_report -- [--threads N] [--topology SPEC]... [--runs R] [--workload NAME]
+//! cargo run --release --example bench_report -- [--threads N] [--topology SPEC]... [--runs R]
+//!     [--workload NAME] [--unpooled] [--profile]
 //! ```
 //!
-//! Each `--topology` adds a Moirai column (default: the detected topology). Runs alternate between
-//! the runtimes so that both see the same machine noise; the figure is the median of `R` runs.
+//! Each `--topology` adds a Moirai column (default: the detected topology); `--unpooled` adds the
+//! same columns again with the task pool off. Runs alternate between the runtimes so that all of
+//! them see the same machine noise; each figure is the median of `R` runs. `--profile` runs only
+//! Moirai (for a profiler), printing nothing.
 
 use std::time::Instant;
 
@@ -19,8 +22,8 @@ struct Args {
     topologies: Vec<Option<String>>,
     runs: usize,
     only: Option<String>,
-    /// Run only Moirai (for profilers): no tokio column, no table.
     profile: bool,
+    unpooled: bool,
 }
 
 fn parse_args() -> Args {
@@ -30,6 +33,7 @@ fn parse_args() -> Args {
         runs: 15,
         only: None,
         profile: false,
+        unpooled: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -40,9 +44,11 @@ fn parse_args() -> Args {
             "--runs" => args.runs = value().parse().expect("--runs R"),
             "--workload" => args.only = Some(value()),
             "--profile" => args.profile = true,
+            "--unpooled" => args.unpooled = true,
             "--help" | "-h" => {
                 println!(
-                    "bench_report [--threads N] [--topology SPEC]... [--runs R] [--workload NAME]"
+                    "bench_report [--threads N] [--topology SPEC]... [--runs R] [--workload NAME] \
+                     [--unpooled] [--profile]"
                 );
                 std::process::exit(0);
             }
@@ -66,48 +72,63 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+fn selected(args: &Args, name: &str) -> bool {
+    args.only.as_deref().is_none_or(|o| o == name)
+}
+
 fn main() {
     let args = parse_args();
     if args.profile {
-        let m = Moirai::new(args.threads, args.topologies[0].as_deref());
-        for w in workloads::all::<Moirai>() {
-            if args.only.as_deref().is_none_or(|o| o == w.name) {
-                for _ in 0..args.runs {
-                    (w.run)(&m);
-                }
+        let m = Moirai::with_pool(args.threads, args.topologies[0].as_deref(), !args.unpooled);
+        for w in workloads::all::<Moirai>()
+            .iter()
+            .filter(|w| selected(&args, w.name))
+        {
+            for _ in 0..args.runs {
+                (w.run)(&m);
             }
         }
         return;
     }
+
+    // One Moirai column per topology, pooled; with --unpooled, the same again with the pool off.
+    let mut configs: Vec<(Option<String>, bool)> =
+        args.topologies.iter().map(|t| (t.clone(), true)).collect();
+    if args.unpooled {
+        configs.extend(args.topologies.iter().map(|t| (t.clone(), false)));
+    }
     let tokio = Tokio::new(args.threads);
-    let moirais: Vec<Moirai> = args
-        .topologies
+    let moirais: Vec<Moirai> = configs
         .iter()
-        .map(|t| Moirai::new(args.threads, t.as_deref()))
+        .map(|(t, pool)| Moirai::with_pool(args.threads, t.as_deref(), *pool))
         .collect();
     let tw: Vec<Workload<Tokio>> = workloads::all();
     let mw: Vec<Workload<Moirai>> = workloads::all();
 
-    let label = |t: &Option<String>| {
-        t.clone()
-            .map_or("moirai".to_string(), |t| format!("moirai {t}"))
-    };
     print!("| workload ({} threads) | tokio ns/op |", args.threads);
-    for t in &args.topologies {
-        print!(" {} ns/op | ratio |", label(t));
+    for (t, pool) in &configs {
+        let name = t
+            .clone()
+            .map_or("moirai".to_string(), |t| format!("moirai {t}"));
+        let name = if *pool {
+            name
+        } else {
+            format!("{name} unpooled")
+        };
+        print!(" {name} ns/op | ratio |");
     }
     println!();
     print!("|---|---:|");
-    for _ in &args.topologies {
+    for _ in &configs {
         print!("---:|---:|");
     }
     println!();
 
     for (i, w) in tw.iter().enumerate() {
-        if args.only.as_deref().is_some_and(|o| o != w.name) {
+        if !selected(&args, w.name) {
             continue;
         }
-        // Warm up both (pools, allocator, thread wake-ups).
+        // Warm up every runtime (pools, allocator, thread wake-ups).
         (w.run)(&tokio);
         for m in &moirais {
             (mw[i].run)(m);

@@ -55,7 +55,14 @@ pub struct Moirai(pub moirai::Runtime);
 
 impl Moirai {
     pub fn new(threads: usize, topology: Option<&str>) -> Moirai {
-        let mut b = moirai::Runtime::builder().worker_threads(threads);
+        Moirai::with_pool(threads, topology, true)
+    }
+
+    /// `pool: false` spawns plain one-allocation tasks (`Builder::task_pool(false)`).
+    pub fn with_pool(threads: usize, topology: Option<&str>, pool: bool) -> Moirai {
+        let mut b = moirai::Runtime::builder()
+            .worker_threads(threads)
+            .task_pool(pool);
         if let Some(t) = topology {
             b = b.topology(t.parse().expect("bad topology"));
         }

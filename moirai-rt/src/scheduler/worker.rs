@@ -157,11 +157,10 @@ impl Worker {
     /// Called by the schedule function on this worker's thread.
     pub(crate) fn schedule_local(&self, task: Runnable, yielded: bool) {
         if yielded {
-            // A yield goes to the back, behind everything that was waiting.
+            // A yield goes to the back, behind everything that was waiting. No notification: the
+            // task was already running here, so the amount of work has not grown, and this worker
+            // will come back to it.
             self.push_local(task);
-            if self.local().len() > 1 {
-                self.shared.idle.notify_work(self.node);
-            }
         } else if let Some(previous) = self.lifo.replace(Some(task)) {
             self.push_local(previous);
             self.shared.idle.notify_work(self.node);
@@ -169,10 +168,14 @@ impl Worker {
     }
 
     /// Queues a task spawned on this worker.
+    ///
+    /// The new task takes the LIFO slot (its older occupant moves to the deque, where thieves can
+    /// reach it), as Go's scheduler does with `runnext`: a task that spawns a child and then waits
+    /// for it, or hands it a message, has the child run next on the same core with its data still
+    /// in cache, instead of a parked worker being woken to steal it.
     pub(crate) fn spawn_local(&self, task: Runnable) {
         WorkerCounters::bump(&self.counters().spawns, 1);
-        self.push_local(task);
-        self.shared.idle.notify_work(self.node);
+        self.schedule_local(task, false);
     }
 
     fn push_local(&self, task: Runnable) {

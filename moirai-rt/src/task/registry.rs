@@ -32,7 +32,7 @@ pub(crate) struct Reservation<'a> {
 
 /// A task's registry entry, removed when the task's future is dropped.
 pub(crate) struct Entry {
-    registry: *const Registry,
+    registry: std::ptr::NonNull<Registry>,
     shard: u32,
     key: u32,
 }
@@ -93,7 +93,7 @@ impl Reservation<'_> {
     pub(crate) fn entry(&mut self, registry: &Registry) -> Entry {
         let key = self.guard.wakers.vacant_key();
         Entry {
-            registry,
+            registry: std::ptr::NonNull::from(registry),
             shard: self.shard as u32,
             key: key as u32,
         }
@@ -110,7 +110,7 @@ impl Entry {
         // function keeps alive (it holds an `Arc` to it). async-task drops a task's future before
         // it drops the schedule function, and this entry lives inside that future, so the
         // registry outlives every `Entry`.
-        let registry = unsafe { &*self.registry };
+        let registry = unsafe { self.registry.as_ref() };
         let mut guard = registry.lock(self.shard as usize);
         // After shutdown drained the shard the key is vacant (nothing is inserted into a closed
         // shard), so this is a no-op rather than the removal of another task's waker.

@@ -41,7 +41,7 @@ use crate::metrics::WorkerCounters;
 use crate::scheduler::{worker, Shared};
 
 /// Buffer sizes of the carrier classes, in bytes.
-pub(crate) const CLASSES: [usize; 5] = [32, 64, 128, 256, 512];
+pub(crate) const CLASSES: [usize; 6] = [16, 32, 64, 128, 256, 512];
 
 /// Most carriers of one class a worker keeps before spilling to the shared list.
 pub(crate) const LOCAL_MAX: usize = 64;
@@ -177,33 +177,28 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     };
     let entry = slot.entry(registry);
     let class_u8 = class as u8;
-    let (runnable, task) = match class {
-        0 => builder.spawn(
-            move |m| CarrierFuture::<32>::new(m, class_u8, Some(entry)),
-            schedule,
-        ),
-        1 => builder.spawn(
-            move |m| CarrierFuture::<64>::new(m, class_u8, Some(entry)),
-            schedule,
-        ),
-        2 => builder.spawn(
-            move |m| CarrierFuture::<128>::new(m, class_u8, Some(entry)),
-            schedule,
-        ),
-        3 => builder.spawn(
-            move |m| CarrierFuture::<256>::new(m, class_u8, Some(entry)),
-            schedule,
-        ),
-        _ => builder.spawn(
-            move |m| CarrierFuture::<512>::new(m, class_u8, Some(entry)),
-            schedule,
-        ),
+    macro_rules! carrier {
+        ($n:literal) => {
+            builder.spawn(
+                move |_| CarrierFuture::<$n>::new(class_u8, Some(entry)),
+                schedule,
+            )
+        };
+    }
+    let (runnable, task) = match CLASSES[class] {
+        16 => carrier!(16),
+        32 => carrier!(32),
+        64 => carrier!(64),
+        128 => carrier!(128),
+        256 => carrier!(256),
+        _ => carrier!(512),
     };
     slot.fill(runnable.waker());
     task.detach();
     shared.pool.created.fetch_add(1, Ordering::Relaxed);
-    // The first poll records the carrier's address and wakes it; the schedule function then
-    // finds it FREE and files it in this thread's free list (or the shared one).
+    // The first poll records the carrier's address in its metadata and wakes it; the schedule
+    // function then finds it FREE and files it in this thread's free list (or the shared one).
+    carrier::CREATING.with(|c| c.set(runnable.metadata()));
     runnable.run();
 }
 
@@ -287,7 +282,7 @@ where
     debug_assert_eq!(header.class as usize, class);
     debug_assert_eq!(carrier::phase(header.state.load(Ordering::Relaxed)), FREE);
     // SAFETY: `class_of` chose a class whose buffer fits `F` and its output.
-    let generation = unsafe { header.install(future, home_node) };
+    let generation = unsafe { header.install(runnable.metadata(), future, home_node) };
     let join = PooledJoin::new(header, generation);
     Ok((runnable, join))
 }
