@@ -93,7 +93,7 @@ fn yield_now_lets_other_tasks_run() {
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
     // Both tasks are spawned from a task on that worker, so both sit in its deque in order.
     let log = rt
-        .block_on(moirai::spawn(async {
+        .block_on(rt.spawn(async {
             let log = Arc::new(std::sync::Mutex::new(Vec::new()));
             let (l1, l2) = (log.clone(), log.clone());
             let a = moirai::spawn(async move {
@@ -116,7 +116,10 @@ fn yield_now_lets_other_tasks_run() {
     // Whichever starts (a fresh spawn runs next, Go-style), every yield hands the worker to the
     // other task: the log alternates, and each task's own steps stay in order.
     assert_eq!(log.len(), 6);
-    assert!(log.windows(2).all(|w| w[0].0 != w[1].0), "not interleaved: {log:?}");
+    assert!(
+        log.windows(2).all(|w| w[0].0 != w[1].0),
+        "not interleaved: {log:?}"
+    );
     for name in ["a", "b"] {
         let steps: Vec<_> = log.iter().filter(|e| e.0 == name).map(|e| e.1).collect();
         assert_eq!(steps, vec![0, 1, 2]);
@@ -255,7 +258,7 @@ fn thread_hooks_run_once_per_worker() {
         })
         .build()
         .unwrap();
-    rt.block_on(moirai::spawn(async {})).unwrap();
+    rt.block_on(rt.spawn(async {})).unwrap();
     drop(rt);
     assert_eq!(started.load(Ordering::SeqCst), 3);
     assert_eq!(stopped.load(Ordering::SeqCst), 3);
@@ -281,7 +284,7 @@ fn nested_block_on_on_a_plain_thread() {
 fn block_on_inside_a_task_is_refused_with_a_clear_panic() {
     let rt = Runtime::builder().worker_threads(1).build().unwrap();
     let err = rt
-        .block_on(moirai::spawn(async { moirai::block_on(async {}) }))
+        .block_on(rt.spawn(async { moirai::block_on(async {}) }))
         .unwrap_err();
     assert!(err.is_panic());
     let msg = err
@@ -291,7 +294,7 @@ fn block_on_inside_a_task_is_refused_with_a_clear_panic() {
         .unwrap_or_default();
     assert!(msg.contains("worker thread"), "unexpected message {msg:?}");
     // The worker survived.
-    assert_eq!(rt.block_on(moirai::spawn(async { 1 })).unwrap(), 1);
+    assert_eq!(rt.block_on(rt.spawn(async { 1 })).unwrap(), 1);
 }
 
 #[test]

@@ -25,9 +25,7 @@ fn both_paths(workers: usize, test: impl Fn(Runtime)) {
 #[test]
 fn a_panicking_task_reports_to_its_joiner_and_the_worker_survives() {
     both_paths(1, |rt| {
-        let err = rt
-            .block_on(moirai::spawn(async { panic!("boom") }))
-            .unwrap_err();
+        let err = rt.block_on(rt.spawn(async { panic!("boom") })).unwrap_err();
         assert!(err.is_panic() && !err.is_cancelled());
         assert!(format!("{err}").contains("boom"));
         assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "boom");

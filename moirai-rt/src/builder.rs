@@ -173,6 +173,7 @@ impl Builder {
             .iter()
             .map(|&node| WorkerShared {
                 queue: Default::default(),
+                lifo: Default::default(),
                 node,
                 counters: CachePadded::new(WorkerCounters::default()),
             })

@@ -29,6 +29,7 @@
 
 pub(crate) mod idle;
 pub(crate) mod inject;
+pub(crate) mod lifo_slot;
 pub(crate) mod local_queue;
 pub(crate) mod placement;
 pub(crate) mod worker;
@@ -52,6 +53,7 @@ pub(crate) const STEAL_BATCH: usize = 64;
 
 pub(crate) struct WorkerShared {
     pub(crate) queue: local_queue::LocalQueue<Runnable>,
+    pub(crate) lifo: lifo_slot::LifoSlot,
     pub(crate) node: usize,
     pub(crate) counters: CachePadded<WorkerCounters>,
 }
@@ -263,6 +265,9 @@ impl Shared {
             drain_injector(&node.injector);
         }
         for w in self.workers.iter() {
+            if let Some(r) = w.lifo.take() {
+                drop_runnable(r);
+            }
             while let Some(r) = w.queue.steal_one() {
                 drop_runnable(r);
             }

@@ -40,7 +40,6 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     pub(crate) index: usize,
     pub(crate) node: usize,
-    lifo: Cell<Option<Runnable>>,
     lifo_streak: Cell<u32>,
     tick: Cell<u32>,
     searching: Cell<bool>,
@@ -86,7 +85,6 @@ impl Worker {
             shared,
             index,
             node,
-            lifo: Cell::new(None),
             lifo_streak: Cell::new(0),
             tick: Cell::new(0),
             searching: Cell::new(false),
@@ -102,6 +100,10 @@ impl Worker {
     /// This worker's run queue; only this thread may use its owner operations.
     fn local(&self) -> &LocalQueue<Runnable> {
         &self.shared.workers[self.index].queue
+    }
+
+    fn lifo(&self) -> &super::lifo_slot::LifoSlot {
+        &self.shared.workers[self.index].lifo
     }
 
     /// Owner pop of the own queue.
@@ -129,7 +131,7 @@ impl Worker {
             }
         }
         drop(_clear);
-        if let Some(task) = self.lifo.take() {
+        if let Some(task) = self.lifo().take() {
             drop_runnable(task);
         }
         while let Some(task) = self.pop_local() {
@@ -161,7 +163,7 @@ impl Worker {
             // task was already running here, so the amount of work has not grown, and this worker
             // will come back to it.
             self.push_local(task);
-        } else if let Some(previous) = self.lifo.replace(Some(task)) {
+        } else if let Some(previous) = self.lifo().replace(task) {
             self.push_local(previous);
             self.shared.idle.notify_work(self.node);
         }
@@ -217,7 +219,7 @@ impl Worker {
                 return Some(t);
             }
         }
-        if let Some(t) = self.lifo.take() {
+        if let Some(t) = self.lifo().take() {
             if self.lifo_streak.get() < LIFO_STREAK {
                 self.lifo_streak.set(self.lifo_streak.get() + 1);
                 WorkerCounters::bump(&c.from_lifo, 1);
@@ -300,7 +302,7 @@ impl Worker {
     }
 
     fn search_once(&self) -> Option<Runnable> {
-        if let Some(t) = self.pop_local().or_else(|| self.lifo.take()) {
+        if let Some(t) = self.pop_local().or_else(|| self.lifo().take()) {
             return Some(t);
         }
         if let Some(t) = self.take_from_node_injector() {

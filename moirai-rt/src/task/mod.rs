@@ -48,6 +48,11 @@ impl TaskMeta {
         TaskMeta::plain(0)
     }
 
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> TaskMeta {
+        TaskMeta::plain(0)
+    }
+
     pub(crate) fn home_node(&self) -> usize {
         self.home_node.load(Ordering::Relaxed)
     }
