@@ -41,6 +41,7 @@ mod event {
 
     use event_listener::Listener;
 
+
     /// A wake-up channel for parked workers: a thin wrapper over `event_listener::Event`.
     pub(crate) struct Event(event_listener::Event);
 
@@ -57,6 +58,11 @@ mod event {
         /// Registers a listener (so that no later `notify` can be missed), runs `recheck`, and
         /// blocks only if `recheck` returned `false`. The listener lives on the stack: parking
         /// allocates nothing.
+        ///
+        /// Blocking goes through `async_io::block_on`: if no other thread is driving async-io's
+        /// reactor, this one does while it waits (smol's pattern), so timers and sockets of
+        /// tasks on this runtime are serviced by an idle worker rather than a helper thread.
+        /// Otherwise it simply parks until notified.
         /// Returns whether it blocked.
         pub(crate) fn wait_unless(
             &self,
@@ -68,7 +74,7 @@ mod event {
                 return false;
             }
             match timeout {
-                None => listener.wait(),
+                None => async_io::block_on(listener),
                 Some(t) => {
                     listener.wait_timeout(t);
                 }

@@ -49,6 +49,9 @@ pub(crate) struct Worker {
     remote_skipped: Cell<u32>,
     /// This worker's free pooled carriers.
     pub(crate) pool: LocalPool,
+    /// Set while the worker is parked (possibly driving the I/O reactor): tasks woken by the
+    /// reactor on this thread must then go where a worker will see them, not to this LIFO slot.
+    parked: Cell<bool>,
 }
 
 thread_local! {
@@ -65,9 +68,10 @@ pub(crate) fn current() -> Option<&'static Worker> {
     unsafe { p.as_ref() }
 }
 
-/// The worker running on this thread, if it belongs to the runtime `shared`.
+/// The worker running on this thread, if it belongs to the runtime `shared` and is running tasks
+/// (not parked in the reactor).
 pub(crate) fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
-    current().filter(|w| Arc::ptr_eq(&w.shared, shared))
+    current().filter(|w| Arc::ptr_eq(&w.shared, shared) && !w.parked.get())
 }
 
 struct ClearCurrent;
@@ -94,6 +98,7 @@ impl Worker {
             remote_backoff: Cell::new(0),
             remote_skipped: Cell::new(0),
             pool: LocalPool::default(),
+            parked: Cell::new(false),
         }
     }
 
@@ -367,11 +372,13 @@ impl Worker {
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
+        self.parked.set(true);
         let waited = shared.idle.park(
             self.node,
             || shared.has_visible_work() || shared.is_closed(),
             None,
         );
+        self.parked.set(false);
         if !waited {
             // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
             // take it: let the searchers that can have the CPU before looking again.
@@ -382,6 +389,16 @@ impl Worker {
 
 /// The body of a worker thread.
 pub(crate) fn worker_main(shared: Arc<Shared>, index: usize) {
+    // Counts this worker as exited however the thread ends (a panicking `on_thread_start` hook
+    // included), so that shutdown never waits for a thread that is gone.
+    struct Exited<'a>(&'a Shared);
+    impl Drop for Exited<'_> {
+        fn drop(&mut self) {
+            *self.0.exited.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+            self.0.exited_cv.notify_all();
+        }
+    }
+    let _exited = Exited(&shared);
     if let Some(hook) = &shared.on_thread_start {
         hook();
     }
@@ -394,6 +411,4 @@ pub(crate) fn worker_main(shared: Arc<Shared>, index: usize) {
     if let Some(hook) = &shared.on_thread_stop {
         hook();
     }
-    *shared.exited.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-    shared.exited_cv.notify_all();
 }
