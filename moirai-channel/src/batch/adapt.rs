@@ -33,7 +33,9 @@ pub struct MonotonicClock {
 impl MonotonicClock {
     /// A clock whose origin is now.
     pub fn new() -> Self {
-        Self { origin: Instant::now() }
+        Self {
+            origin: Instant::now(),
+        }
     }
 }
 
@@ -115,7 +117,10 @@ impl Adapter {
     /// # Panics
     /// If `min` is zero or greater than `max`.
     pub fn new(min: usize, max: usize, max_delay_nanos: u64, now: u64) -> Self {
-        assert!(min >= 1 && min <= max, "Adapter needs 1 <= min ({min}) <= max ({max})");
+        assert!(
+            min >= 1 && min <= max,
+            "Adapter needs 1 <= min ({min}) <= max ({max})"
+        );
         Self {
             min,
             max,
@@ -135,10 +140,12 @@ impl Adapter {
         let elapsed = now.saturating_sub(self.window_start);
         if elapsed >= self.window_nanos {
             let sample = self.window_items as f64 / elapsed as f64;
-            self.ema_items_per_nano = Self::ALPHA * sample + (1.0 - Self::ALPHA) * self.ema_items_per_nano;
+            self.ema_items_per_nano =
+                Self::ALPHA * sample + (1.0 - Self::ALPHA) * self.ema_items_per_nano;
             self.window_start = now;
             self.window_items = 0;
-            let per_sender = self.ema_items_per_nano * self.horizon_nanos as f64 / (2.0 * senders.max(1) as f64);
+            let per_sender =
+                self.ema_items_per_nano * self.horizon_nanos as f64 / (2.0 * senders.max(1) as f64);
             // `as usize` saturates for large or non-finite values; clamp keeps it in range.
             self.threshold = (per_sender.round() as usize).clamp(self.min, self.max);
         }
@@ -163,7 +170,13 @@ mod tests {
     const DELAY: u64 = 100_000; // 100 µs
 
     /// Feeds `per_window` items per window for `windows` windows.
-    fn run(a: &mut Adapter, clock: &ManualClock, windows: usize, per_window: usize, senders: usize) -> Vec<usize> {
+    fn run(
+        a: &mut Adapter,
+        clock: &ManualClock,
+        windows: usize,
+        per_window: usize,
+        senders: usize,
+    ) -> Vec<usize> {
         (0..windows)
             .map(|_| {
                 clock.advance_nanos(DELAY);
@@ -183,12 +196,18 @@ mod tests {
         let mut a = Adapter::new(1, 256, DELAY, clock.now_nanos());
         // 100k items per 100 µs window: 1 item/ns; one sender would fill 50k in max_delay / 2.
         let rising = run(&mut a, &clock, 30, 100_000, 1);
-        assert!(rising.windows(2).all(|w| w[1] >= w[0]), "monotone rise: {rising:?}");
+        assert!(
+            rising.windows(2).all(|w| w[1] >= w[0]),
+            "monotone rise: {rising:?}"
+        );
         assert_eq!(*rising.last().unwrap(), 256);
         assert!(a.rate_per_sec() > 5e8);
         // Load stops: only idle observations.
         let falling = run(&mut a, &clock, 60, 0, 1);
-        assert!(falling.windows(2).all(|w| w[1] <= w[0]), "monotone fall: {falling:?}");
+        assert!(
+            falling.windows(2).all(|w| w[1] <= w[0]),
+            "monotone fall: {falling:?}"
+        );
         assert_eq!(*falling.last().unwrap(), 1);
     }
 
@@ -218,7 +237,11 @@ mod tests {
     fn observations_within_a_window_accumulate() {
         let mut a = Adapter::new(1, 1000, DELAY, 0);
         for i in 1..10 {
-            assert_eq!(a.observe(i * 1_000, 1_000, 1), 1, "no sample before the window ends");
+            assert_eq!(
+                a.observe(i * 1_000, 1_000, 1),
+                1,
+                "no sample before the window ends"
+            );
         }
         // 9000 + 1000 items in 100 µs: 0.1/ns; ema = 0.025/ns -> 0.025 * 50_000 = 1250 -> 1000.
         assert_eq!(a.observe(DELAY, 1_000, 1), 1000);

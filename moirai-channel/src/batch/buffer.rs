@@ -60,7 +60,10 @@ impl<T> IntoIterator for Batch<T> {
     fn into_iter(mut self) -> IntoIter<T> {
         let mut rev = std::mem::take(&mut self.buf);
         rev.reverse();
-        IntoIter { rev, shared: Arc::clone(&self.shared) }
+        IntoIter {
+            rev,
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 

@@ -66,7 +66,12 @@ impl Builder {
     /// Settings with the given capacity and the defaults ([`DEFAULT_MIN_BATCH`],
     /// [`DEFAULT_MAX_BATCH`], [`DEFAULT_MAX_DELAY`]).
     pub fn new(capacity: usize) -> Self {
-        Self { capacity, min_batch: DEFAULT_MIN_BATCH, max_batch: DEFAULT_MAX_BATCH, max_delay: DEFAULT_MAX_DELAY }
+        Self {
+            capacity,
+            min_batch: DEFAULT_MIN_BATCH,
+            max_batch: DEFAULT_MAX_BATCH,
+            max_delay: DEFAULT_MAX_DELAY,
+        }
     }
 
     /// The smallest batch threshold.
@@ -99,7 +104,10 @@ impl Builder {
             return Err(BuildError::ZeroMinBatch);
         }
         if self.min_batch > self.max_batch {
-            return Err(BuildError::MinAboveMax { min: self.min_batch, max: self.max_batch });
+            return Err(BuildError::MinAboveMax {
+                min: self.min_batch,
+                max: self.max_batch,
+            });
         }
         Ok(())
     }

@@ -90,7 +90,10 @@ impl fmt::Display for BuildError {
             Self::ZeroMaxBatch => f.write_str("batch channel max_batch must be at least 1"),
             Self::ZeroMinBatch => f.write_str("batch channel min_batch must be at least 1"),
             Self::MinAboveMax { min, max } => {
-                write!(f, "batch channel min_batch ({min}) is greater than max_batch ({max})")
+                write!(
+                    f,
+                    "batch channel min_batch ({min}) is greater than max_batch ({max})"
+                )
             }
         }
     }

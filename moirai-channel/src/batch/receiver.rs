@@ -30,7 +30,11 @@ impl<T> Receiver<T> {
     pub(crate) fn new(shared: Arc<Shared<T>>) -> Self {
         let c = *shared.config();
         let adapter = Adapter::new(c.min_batch, c.max_batch, c.max_delay_nanos, shared.now());
-        Self { shared, current: Vec::new(), adapter }
+        Self {
+            shared,
+            current: Vec::new(),
+            adapter,
+        }
     }
 
     /// The next message, or `None` once every sender is gone and everything was received.
@@ -50,7 +54,10 @@ impl<T> Receiver<T> {
             return Poll::Ready(Some(value));
         }
         let recycle = Some(std::mem::take(&mut self.current));
-        match self.shared.poll_batch(cx.waker(), recycle, &mut self.adapter) {
+        match self
+            .shared
+            .poll_batch(cx.waker(), recycle, &mut self.adapter)
+        {
             Poll::Ready(Some(mut batch)) => {
                 batch.reverse();
                 let first = batch.pop();
@@ -106,6 +113,8 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("held", &self.current.len()).finish_non_exhaustive()
+        f.debug_struct("Receiver")
+            .field("held", &self.current.len())
+            .finish_non_exhaustive()
     }
 }

@@ -32,7 +32,11 @@ pub struct Sender<T> {
 
 impl<T> Sender<T> {
     pub(crate) fn new(shared: Arc<Shared<T>>, slot: Arc<Slot<T>>) -> Self {
-        Self { shared, slot, closed: false }
+        Self {
+            shared,
+            slot,
+            closed: false,
+        }
     }
 
     /// Sends a message, waiting only if this sender's batch is full and the channel has no
@@ -43,7 +47,9 @@ impl<T> Sender<T> {
     /// in the partial batch.
     pub async fn send(&mut self, value: T) -> Result<(), SendError<T>> {
         let mut item = Some(value);
-        poll_fn(|cx| self.poll_send(Some(cx.waker()), &mut item)).await.map_err(|e| SendError(e.into_inner()))
+        poll_fn(|cx| self.poll_send(Some(cx.waker()), &mut item))
+            .await
+            .map_err(|e| SendError(e.into_inner()))
     }
 
     /// Sends a message if that needs no waiting.
@@ -73,7 +79,11 @@ impl<T> Sender<T> {
     }
 
     /// Without a waker, `Full` is an error instead of `Pending`.
-    fn poll_send(&mut self, waker: Option<&Waker>, item: &mut Option<T>) -> Poll<Result<(), TrySendError<T>>> {
+    fn poll_send(
+        &mut self,
+        waker: Option<&Waker>,
+        item: &mut Option<T>,
+    ) -> Poll<Result<(), TrySendError<T>>> {
         loop {
             let value = item.take().expect("poll_send polled after completion");
             if self.closed || self.shared.rx_closed() {
@@ -110,7 +120,11 @@ impl<T> Sender<T> {
         }
     }
 
-    fn poll_publish(&mut self, waker: Option<&Waker>, cause: Cause) -> Poll<Result<(), SendError<()>>> {
+    fn poll_publish(
+        &mut self,
+        waker: Option<&Waker>,
+        cause: Cause,
+    ) -> Poll<Result<(), SendError<()>>> {
         if self.closed {
             return Poll::Ready(Ok(()));
         }
@@ -136,7 +150,11 @@ impl<T> Clone for Sender<T> {
     /// A new sender with its own (empty) partial batch. A clone of a closed sender is closed.
     fn clone(&self) -> Self {
         if self.closed {
-            return Self { shared: Arc::clone(&self.shared), slot: Arc::clone(&self.slot), closed: true };
+            return Self {
+                shared: Arc::clone(&self.shared),
+                slot: Arc::clone(&self.slot),
+                closed: true,
+            };
         }
         let slot = self.shared.add_sender();
         Self::new(Arc::clone(&self.shared), slot)
@@ -152,7 +170,9 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("closed", &self.closed).finish_non_exhaustive()
+        f.debug_struct("Sender")
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
     }
 }
 
@@ -171,7 +191,8 @@ impl<T> Sink<T> for Sender<T> {
         if this.shared.has_room(&this.slot) {
             return Poll::Ready(Ok(()));
         }
-        this.poll_publish(Some(cx.waker()), Cause::Size).map_err(|_| SendError(None))
+        this.poll_publish(Some(cx.waker()), Cause::Size)
+            .map_err(|_| SendError(None))
     }
 
     fn start_send(self: Pin<&mut Self>, item: T) -> Result<(), Self::Error> {
@@ -181,13 +202,17 @@ impl<T> Sink<T> for Sender<T> {
         }
         match this.shared.push(&this.slot, item, true) {
             Push::Pushed(None) => Ok(()),
-            Push::Pushed(Some(cause)) => this.publish_after_push(cause).map_err(|e| SendError(Some(e.into_inner()))),
+            Push::Pushed(Some(cause)) => this
+                .publish_after_push(cause)
+                .map_err(|e| SendError(Some(e.into_inner()))),
             Push::Full(_) => unreachable!("a forced push always succeeds"),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.get_mut().poll_publish(Some(cx.waker()), Cause::Explicit).map_err(|_| SendError(None))
+        self.get_mut()
+            .poll_publish(Some(cx.waker()), Cause::Explicit)
+            .map_err(|_| SendError(None))
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

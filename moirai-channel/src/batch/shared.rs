@@ -22,9 +22,16 @@ use std::task::{Poll, Waker};
 
 use crossbeam_utils::CachePadded;
 
-use super::adapt::{Adapter, Clock, MonotonicClock};
+use super::adapt::{Adapter, Clock};
 use super::stats::{Cause, Stats};
 use super::sync::{Arc, AtomicBool, AtomicUsize, Mutex, SpinLock};
+
+/// The channel's time source.
+#[cfg(not(loom))]
+type ChannelClock = super::adapt::MonotonicClock;
+/// Loom models must be deterministic, so under loom time stands still (at zero).
+#[cfg(loom)]
+type ChannelClock = super::adapt::ManualClock;
 
 /// Validated channel settings.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +55,12 @@ struct Partial<T> {
 
 impl<T> Slot<T> {
     fn new() -> Self {
-        Self { partial: SpinLock::new(Partial { buf: Vec::new(), started: 0 }) }
+        Self {
+            partial: SpinLock::new(Partial {
+                buf: Vec::new(),
+                started: 0,
+            }),
+        }
     }
 
     /// Replaces the partial batch with `spare` and returns it.
@@ -104,7 +116,7 @@ pub(crate) struct Shared<T> {
     hot: CachePadded<Hot>,
     state: Mutex<State<T>>,
     config: Config,
-    clock: MonotonicClock,
+    clock: ChannelClock,
 }
 
 impl<T> Shared<T> {
@@ -131,7 +143,7 @@ impl<T> Shared<T> {
                 scan_from: 0,
             }),
             config,
-            clock: MonotonicClock::new(),
+            clock: ChannelClock::new(),
         });
         (shared, slot)
     }
@@ -188,7 +200,12 @@ impl<T> Shared<T> {
     }
 
     /// Moves `slot`'s partial batch into the queue if there is room.
-    pub(crate) fn publish(&self, slot: &Slot<T>, cause: Cause, waker: Option<&Waker>) -> Publish<T> {
+    pub(crate) fn publish(
+        &self,
+        slot: &Slot<T>,
+        cause: Cause,
+        waker: Option<&Waker>,
+    ) -> Publish<T> {
         let mut st = self.state.lock();
         if st.rx_closed {
             drop(st);

@@ -78,7 +78,13 @@ mod tests {
         assert_eq!(s.items_published, 20);
         assert_eq!(s.mean_batch_size(), 4.0);
         assert_eq!(
-            (s.flushes_size, s.flushes_delay, s.flushes_explicit, s.flushes_drop, s.flushes_idle_receiver),
+            (
+                s.flushes_size,
+                s.flushes_delay,
+                s.flushes_explicit,
+                s.flushes_drop,
+                s.flushes_idle_receiver
+            ),
             (1, 1, 1, 1, 1)
         );
     }

@@ -17,10 +17,9 @@ pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize};
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
+#[cfg(not(loom))]
 use std::sync::atomic::Ordering;
 
-#[cfg(loom)]
-use loom::cell::UnsafeCell;
 #[cfg(not(loom))]
 use std::cell::UnsafeCell;
 
@@ -45,11 +44,19 @@ impl<T> Mutex<T> {
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
-/// A test-and-set lock with a closure API (so the loom and std `UnsafeCell`s look alike).
+/// A test-and-set lock with a closure API.
+///
+/// Under loom it is a loom `Mutex` instead: loom explores every stale read of a spinning load,
+/// which makes spin loops explode its state space, while what the channel's protocol relies on
+/// (mutual exclusion with acquire/release ordering) is the same. The test-and-set lock itself is
+/// checked by the tests below, also under miri.
+#[cfg(not(loom))]
 pub(crate) struct SpinLock<T> {
     locked: AtomicBool,
     value: UnsafeCell<T>,
@@ -57,13 +64,19 @@ pub(crate) struct SpinLock<T> {
 
 // SAFETY: the lock hands out `&mut T` to one thread at a time (see `with`), so sharing the
 // lock between threads only ever moves access to `T` across threads, which needs `T: Send`.
+#[cfg(not(loom))]
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 // SAFETY: sending the lock sends the `T` it owns.
+#[cfg(not(loom))]
 unsafe impl<T: Send> Send for SpinLock<T> {}
 
+#[cfg(not(loom))]
 impl<T> SpinLock<T> {
     pub(crate) fn new(value: T) -> Self {
-        Self { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+        Self {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// Runs `f` with exclusive access to the value.
@@ -74,7 +87,11 @@ impl<T> SpinLock<T> {
         while self.locked.swap(true, Ordering::Acquire) {
             while self.locked.load(Ordering::Relaxed) {
                 spins = spins.wrapping_add(1);
-                backoff(spins);
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
         // Releases the lock even if `f` panics, so a panicking `Drop` of a message cannot
@@ -86,34 +103,27 @@ impl<T> SpinLock<T> {
             }
         }
         let _unlock = Unlock(&self.locked);
-        #[cfg(not(loom))]
-        {
-            // SAFETY: the swap above returned `false`, so this thread set `locked` and owns the
-            // value until `_unlock` stores `false`; the Acquire swap / Release store pair orders
-            // every previous owner's accesses before ours. No other reference to the value exists
-            // (the cell is private and `with` is the only accessor), and `f` cannot re-enter.
-            f(unsafe { &mut *self.value.get() })
-        }
-        #[cfg(loom)]
-        {
-            // SAFETY: as above; loom additionally checks that accesses do not overlap.
-            self.value.with_mut(|ptr| f(unsafe { &mut *ptr }))
-        }
+        // SAFETY: the swap above returned `false`, so this thread set `locked` and owns the
+        // value until `_unlock` stores `false`; the Acquire swap / Release store pair orders
+        // every previous owner's accesses before ours. No other reference to the value exists
+        // (the cell is private and `with` is the only accessor), and `f` cannot re-enter.
+        f(unsafe { &mut *self.value.get() })
     }
 }
 
-#[cfg(not(loom))]
-fn backoff(spins: u32) {
-    if spins < 64 {
-        std::hint::spin_loop();
-    } else {
-        std::thread::yield_now();
-    }
-}
+/// Loom stand-in for the test-and-set lock (see above).
+#[cfg(loom)]
+pub(crate) struct SpinLock<T>(loom::sync::Mutex<T>);
 
 #[cfg(loom)]
-fn backoff(_spins: u32) {
-    loom::thread::yield_now();
+impl<T> SpinLock<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(loom::sync::Mutex::new(value))
+    }
+
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut self.0.lock().unwrap())
+    }
 }
 
 #[cfg(all(test, not(loom)))]
