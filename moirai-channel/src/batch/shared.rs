@@ -11,6 +11,11 @@
 //!   publish can slip between what it saw and what it takes). A sender that pushes after that
 //!   scan took its slot lock after the receiver released it, so it sees `rx_waiting` and
 //!   publishes at once: a message can never be stranded in a slot while the receiver sleeps.
+//! * Under measured load (threshold above `min_batch`), a receiver that finds the queue empty
+//!   but partial batches younger than `max_delay` yields (wakes itself, returns `Pending`)
+//!   instead of taking tiny batches and going to sleep; a partial batch that reaches
+//!   `max_delay` is taken. Under light load the threshold is at its minimum and this never
+//!   happens. (Under loom time stands still and the threshold never leaves the minimum.)
 //! * While the queue is not empty the receiver also moves slots older than `max_delay` to the
 //!   *back* of the queue (behind that sender's earlier batches, so per-sender order holds).
 //! * Emptied `Vec`s go back to a small free list that publishers take their next buffer from.
@@ -109,6 +114,13 @@ pub(crate) enum Publish<T> {
     Full,
     /// The receiver is gone; these messages were taken from the slot to be dropped.
     Closed(Vec<T>),
+}
+
+/// What [`Shared::take_ripe`] found.
+enum Ripe<T> {
+    Taken(Vec<T>),
+    Young,
+    None,
 }
 
 /// The channel's shared half.
@@ -212,7 +224,7 @@ impl<T> Shared<T> {
             return Publish::Closed(slot.take(Vec::new()));
         }
         let capacity = self.config.capacity;
-        let spare = st.free.pop().unwrap_or_default();
+        let spare = self.spare(&mut st);
         let queued = st.queued;
         let taken = slot.partial.with(|p| {
             let n = p.buf.len();
@@ -300,7 +312,32 @@ impl<T> Shared<T> {
             waiters.into_iter().for_each(Waker::wake);
             return Poll::Ready(Some(batch));
         }
-        // Nothing queued: wait, but first pick up a partial batch ourselves (idle receiver).
+        // Nothing queued, and no sender left: the end (slots go with their senders).
+        if st.senders == 0 {
+            st.rx_waker = None;
+            self.hot.rx_waiting.store(false, Relaxed);
+            return Poll::Ready(None);
+        }
+        // Under measured load (threshold above the minimum) senders are mid-batch: give them
+        // until `max_delay` to fill their batches, yielding to the executor and polling again,
+        // instead of taking tiny batches and sleeping (a wake-up costs far more than a batch).
+        if self.hot.threshold.load(Relaxed) > self.config.min_batch {
+            match self.take_ripe(&mut st, now) {
+                Ripe::Taken(batch) => {
+                    let senders = st.senders;
+                    drop(st);
+                    self.adapt(adapter, now, batch.len(), senders);
+                    return Poll::Ready(Some(batch));
+                }
+                Ripe::Young => {
+                    drop(st);
+                    waker.wake_by_ref();
+                    return Poll::Pending;
+                }
+                Ripe::None => {}
+            }
+        }
+        // Wait, but first pick up a partial batch ourselves (idle receiver).
         if !st.rx_waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
             st.rx_waker = Some(waker.clone());
         }
@@ -308,7 +345,7 @@ impl<T> Shared<T> {
         let n = st.slots.len();
         for k in 0..n {
             let i = (st.scan_from + k) % n;
-            let spare = st.free.pop().unwrap_or_default();
+            let spare = self.spare(&mut st);
             let batch = st.slots[i].take(spare);
             if batch.is_empty() {
                 st.free.push(batch);
@@ -323,22 +360,51 @@ impl<T> Shared<T> {
             self.adapt(adapter, now, batch.len(), senders);
             return Poll::Ready(Some(batch));
         }
-        if st.senders == 0 {
-            st.rx_waker = None;
-            self.hot.rx_waiting.store(false, Relaxed);
-            return Poll::Ready(None);
-        }
         let senders = st.senders;
         drop(st);
         self.adapt(adapter, now, 0, senders);
         Poll::Pending
     }
 
+    /// Takes the first partial batch at least `max_delay` old, or says whether any is younger.
+    fn take_ripe(&self, st: &mut State<T>, now: u64) -> Ripe<T> {
+        let max_delay = self.config.max_delay_nanos;
+        let n = st.slots.len();
+        let mut young = false;
+        for k in 0..n {
+            let i = (st.scan_from + k) % n;
+            let spare = self.spare(st);
+            let taken = st.slots[i].partial.with(|p| {
+                if p.buf.is_empty() {
+                    Err(spare)
+                } else if now.saturating_sub(p.started) >= max_delay {
+                    Ok(mem::replace(&mut p.buf, spare))
+                } else {
+                    young = true;
+                    Err(spare)
+                }
+            });
+            match taken {
+                Ok(batch) => {
+                    st.scan_from = i + 1;
+                    st.stats.record(Cause::Delay, batch.len());
+                    return Ripe::Taken(batch);
+                }
+                Err(spare) => st.free.push(spare),
+            }
+        }
+        if young {
+            Ripe::Young
+        } else {
+            Ripe::None
+        }
+    }
+
     /// Moves every slot whose first message is at least `max_delay` old to the queue's back.
     fn pick_up_aged(&self, st: &mut State<T>, now: u64) {
         let max_delay = self.config.max_delay_nanos;
         for i in 0..st.slots.len() {
-            let spare = st.free.pop().unwrap_or_default();
+            let spare = self.spare(st);
             let slot = Arc::clone(&st.slots[i]);
             let taken = slot.partial.with(|p| {
                 if !p.buf.is_empty() && now.saturating_sub(p.started) >= max_delay {
@@ -362,6 +428,14 @@ impl<T> Shared<T> {
         if self.hot.threshold.load(Relaxed) != threshold {
             self.hot.threshold.store(threshold, Relaxed);
         }
+    }
+
+    /// A buffer for a slot whose batch is being taken: a recycled one, or a new one sized for
+    /// the current threshold (so pushes do not regrow it).
+    fn spare(&self, st: &mut State<T>) -> Vec<T> {
+        st.free
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.hot.threshold.load(Relaxed)))
     }
 
     fn keep_free(&self, st: &mut State<T>, buf: Vec<T>) {
