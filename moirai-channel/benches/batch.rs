@@ -186,7 +186,7 @@ fn throughput(c: &mut Criterion) {
 }
 
 /// Light load: a plain thread sends its send time every ~50 µs; the consumer task records the
-/// delay. Returns sorted latencies in nanoseconds.
+/// delay. Returns the latencies in nanoseconds.
 macro_rules! latency {
     ($rt:expr, $n:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
         let n: usize = $n;
@@ -210,9 +210,7 @@ macro_rules! latency {
             }
         });
         producer.join().unwrap();
-        let mut lat = $rt.block_on(consumer).unwrap();
-        lat.sort_unstable();
-        lat
+        $rt.block_on(consumer).unwrap()
     }};
 }
 
@@ -225,72 +223,68 @@ fn now_nanos() -> u64 {
 fn latency_table() {
     now_nanos();
     let rt = runtime();
-    let n = 5_000;
-    let runs: Vec<(&str, Vec<u64>)> = vec![
-        (
-            "batch",
-            latency!(
-                rt,
-                n,
-                batch::channel::<u64>(CAPACITY),
-                |tx, v| tx.send(v).await.unwrap(),
-                |rx| rx.recv().await
-            ),
-        ),
-        (
-            "tokio_mpsc",
-            latency!(
-                rt,
-                n,
-                tokio::sync::mpsc::channel::<u64>(CAPACITY),
-                |tx, v| tx.send(v).await.unwrap(),
-                |rx| rx.recv().await
-            ),
-        ),
-        (
-            "async_channel",
-            latency!(
-                rt,
-                n,
-                async_channel::bounded::<u64>(CAPACITY),
-                |tx, v| tx.send(v).await.unwrap(),
-                |rx| rx.recv().await.ok()
-            ),
-        ),
-        (
-            "flume",
-            latency!(
-                rt,
-                n,
-                flume::bounded::<u64>(CAPACITY),
-                |tx, v| tx.send_async(v).await.unwrap(),
-                |rx| rx.recv_async().await.ok()
-            ),
-        ),
-        (
-            "kanal",
-            latency!(
-                rt,
-                n,
-                kanal::bounded_async::<u64>(CAPACITY),
-                |tx, v| tx.send(v).await.unwrap(),
-                |rx| rx.recv().await.ok()
-            ),
-        ),
-        (
-            "thingbuf",
-            latency!(
-                rt,
-                n,
-                thingbuf::mpsc::channel::<u64>(CAPACITY),
-                |tx, v| tx.send(v).await.unwrap(),
-                |rx| rx.recv().await
-            ),
-        ),
+    // Rounds interleave the channels so that background load spreads evenly over them.
+    let (rounds, n) = (5, 1_000);
+    let names = [
+        "batch",
+        "tokio_mpsc",
+        "async_channel",
+        "flume",
+        "kanal",
+        "thingbuf",
     ];
-    println!("\nlight-load latency ({n} messages, one every ~50 us, send-to-receive):");
+    let mut samples: Vec<Vec<u64>> = vec![Vec::new(); names.len()];
+    for _ in 0..rounds {
+        samples[0].extend(latency!(
+            rt,
+            n,
+            batch::channel::<u64>(CAPACITY),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ));
+        samples[1].extend(latency!(
+            rt,
+            n,
+            tokio::sync::mpsc::channel::<u64>(CAPACITY),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ));
+        samples[2].extend(latency!(
+            rt,
+            n,
+            async_channel::bounded::<u64>(CAPACITY),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await.ok()
+        ));
+        samples[3].extend(latency!(
+            rt,
+            n,
+            flume::bounded::<u64>(CAPACITY),
+            |tx, v| tx.send_async(v).await.unwrap(),
+            |rx| rx.recv_async().await.ok()
+        ));
+        samples[4].extend(latency!(
+            rt,
+            n,
+            kanal::bounded_async::<u64>(CAPACITY),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await.ok()
+        ));
+        samples[5].extend(latency!(
+            rt,
+            n,
+            thingbuf::mpsc::channel::<u64>(CAPACITY),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ));
+    }
+    println!(
+        "\nlight-load latency ({} messages each, one every ~50 us, send-to-receive):",
+        rounds * n
+    );
     println!("{:<16} {:>10} {:>10}", "channel", "p50 (us)", "p99 (us)");
-    for (name, lat) in &runs {
+    for (name, lat) in names.iter().zip(&mut samples) {
+        lat.sort_unstable();
         let p = |q: f64| lat[((lat.len() - 1) as f64 * q) as usize] as f64 / 1000.0;
         println!("{name:<16} {:>10.2} {:>10.2}", p(0.50), p(0.99));
     }

@@ -446,7 +446,10 @@ fn invalid_settings_are_rejected_at_the_call() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "tokio's multi-thread runtime is slow under miri; the thread tests cover the same paths")]
+#[cfg_attr(
+    miri,
+    ignore = "tokio's multi-thread runtime is slow under miri; the thread tests cover the same paths"
+)]
 fn works_on_a_multi_thread_tokio_runtime() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
