@@ -1,5 +1,8 @@
 //! Behaviour of `moirai_channel::batch`: delivery, ordering, exactly-once drops, backpressure,
 //! Stream/Sink, pickup of partial batches, settings validation.
+//!
+//! (Real threads and tokio: not built for the loom model, which lives in the library.)
+#![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -47,9 +47,10 @@ pub(crate) struct Config {
     pub(crate) max_delay_nanos: u64,
 }
 
-/// A sender's partial batch.
+/// A sender's partial batch, on its own cache line: each `send` writes its slot's lock, which
+/// must not share a line with another sender's.
 pub(crate) struct Slot<T> {
-    partial: SpinLock<Partial<T>>,
+    partial: CachePadded<SpinLock<Partial<T>>>,
 }
 
 struct Partial<T> {
@@ -61,10 +62,10 @@ struct Partial<T> {
 impl<T> Slot<T> {
     fn new() -> Self {
         Self {
-            partial: SpinLock::new(Partial {
+            partial: CachePadded::new(SpinLock::new(Partial {
                 buf: Vec::new(),
                 started: 0,
-            }),
+            })),
         }
     }
 
