@@ -29,7 +29,7 @@ use crossbeam_utils::CachePadded;
 
 use super::adapt::{Adapter, Clock};
 use super::stats::{Cause, Stats};
-use super::sync::{Arc, AtomicBool, AtomicUsize, Mutex, SpinLock};
+use super::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, SpinLock};
 
 /// The channel's time source.
 #[cfg(not(loom))]
@@ -51,6 +51,11 @@ pub(crate) struct Config {
 /// must not share a line with another sender's.
 pub(crate) struct Slot<T> {
     partial: CachePadded<SpinLock<Partial<T>>>,
+    /// `started + 1` of the partial batch, 0 when empty: written under the lock, read without
+    /// it by a receiver deciding whether to wait for this batch to fill, so that polling does
+    /// not pull the lock's cache line away from a busy sender. Only a hint: a receiver that
+    /// reads 0 falls back to the locked scan.
+    since: CachePadded<AtomicU64>,
 }
 
 struct Partial<T> {
@@ -66,12 +71,19 @@ impl<T> Slot<T> {
                 buf: Vec::new(),
                 started: 0,
             })),
+            since: CachePadded::new(AtomicU64::new(0)),
         }
     }
 
     /// Replaces the partial batch with `spare` and returns it.
     fn take(&self, spare: Vec<T>) -> Vec<T> {
-        self.partial.with(|p| mem::replace(&mut p.buf, spare))
+        self.partial.with(|p| self.swap(p, spare))
+    }
+
+    /// Under the lock: replaces the partial batch with `spare` and returns it.
+    fn swap(&self, p: &mut Partial<T>, spare: Vec<T>) -> Vec<T> {
+        self.since.store(0, Relaxed);
+        mem::replace(&mut p.buf, spare)
     }
 }
 
@@ -193,6 +205,7 @@ impl<T> Shared<T> {
             let len = p.buf.len();
             if len == 1 {
                 p.started = self.clock.now_nanos();
+                slot.since.store(p.started + 1, Relaxed);
             }
             // Read under the slot lock: a receiver that scanned this slot before we locked it
             // raised `rx_waiting` before its scan, and its unlock happens-before our lock.
@@ -232,7 +245,7 @@ impl<T> Shared<T> {
             if n == 0 || (queued > 0 && queued + n > capacity) {
                 Err((n, spare))
             } else {
-                Ok(mem::replace(&mut p.buf, spare))
+                Ok(slot.swap(p, spare))
             }
         });
         match taken {
@@ -368,21 +381,28 @@ impl<T> Shared<T> {
     }
 
     /// Takes the first partial batch at least `max_delay` old, or says whether any is younger.
+    /// Slots are peeked at through their `since` hint; only a ripe one is locked.
     fn take_ripe(&self, st: &mut State<T>, now: u64) -> Ripe<T> {
         let max_delay = self.config.max_delay_nanos;
         let n = st.slots.len();
         let mut young = false;
         for k in 0..n {
             let i = (st.scan_from + k) % n;
+            let since = st.slots[i].since.load(Relaxed);
+            if since == 0 {
+                continue;
+            }
+            if now.saturating_sub(since - 1) < max_delay {
+                young = true;
+                continue;
+            }
             let spare = self.spare(st);
-            let taken = st.slots[i].partial.with(|p| {
+            let slot = Arc::clone(&st.slots[i]);
+            let taken = slot.partial.with(|p| {
                 if p.buf.is_empty() {
                     Err(spare)
-                } else if now.saturating_sub(p.started) >= max_delay {
-                    Ok(mem::replace(&mut p.buf, spare))
                 } else {
-                    young = true;
-                    Err(spare)
+                    Ok(slot.swap(p, spare))
                 }
             });
             match taken {
@@ -409,7 +429,7 @@ impl<T> Shared<T> {
             let slot = Arc::clone(&st.slots[i]);
             let taken = slot.partial.with(|p| {
                 if !p.buf.is_empty() && now.saturating_sub(p.started) >= max_delay {
-                    Ok(mem::replace(&mut p.buf, spare))
+                    Ok(slot.swap(p, spare))
                 } else {
                     Err(spare)
                 }
