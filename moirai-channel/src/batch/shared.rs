@@ -12,9 +12,9 @@
 //!   scan took its slot lock after the receiver released it, so it sees `rx_waiting` and
 //!   publishes at once: a message can never be stranded in a slot while the receiver sleeps.
 //! * Under measured load (threshold above `min_batch`), a receiver that finds the queue empty
-//!   but partial batches younger than `max_delay` yields (wakes itself, returns `Pending`)
-//!   instead of taking tiny batches and going to sleep; a partial batch that reaches
-//!   `max_delay` is taken. Under light load the threshold is at its minimum and this never
+//!   but partial batches younger than `max_delay` (at most 200 µs) yields (wakes itself,
+//!   returns `Pending`) instead of taking tiny batches and going to sleep; a partial batch that
+//!   reaches that age, or the threshold, is taken. Under light load the threshold is at its minimum and this never
 //!   happens. (Under loom time stands still and the threshold never leaves the minimum.)
 //! * While the queue is not empty the receiver also moves slots older than `max_delay` to the
 //!   *back* of the queue (behind that sender's earlier batches, so per-sender order holds).
@@ -30,6 +30,13 @@ use crossbeam_utils::CachePadded;
 use super::adapt::{Adapter, Clock};
 use super::stats::{Cause, Stats};
 use super::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, SpinLock};
+
+/// `Slot::since` of a batch that reached the threshold.
+const SINCE_FULL: u64 = u64::MAX;
+
+/// The longest a receiver polls (yielding) for a partial batch to fill before taking it, so that
+/// a long `max_delay` cannot turn into a long busy wait.
+const MAX_PATIENCE_NANOS: u64 = 200_000;
 
 /// The channel's time source.
 #[cfg(not(loom))]
@@ -207,6 +214,10 @@ impl<T> Shared<T> {
                 p.started = self.clock.now_nanos();
                 slot.since.store(p.started + 1, Relaxed);
             }
+            if len >= threshold {
+                // Full: if the publish below finds no room, a receiver must not wait for it.
+                slot.since.store(SINCE_FULL, Relaxed);
+            }
             // Read under the slot lock: a receiver that scanned this slot before we locked it
             // raised `rx_waiting` before its scan, and its unlock happens-before our lock.
             Push::Pushed(if len >= threshold {
@@ -380,10 +391,11 @@ impl<T> Shared<T> {
         Poll::Pending
     }
 
-    /// Takes the first partial batch at least `max_delay` old, or says whether any is younger.
-    /// Slots are peeked at through their `since` hint; only a ripe one is locked.
+    /// Takes the first partial batch that is full or at least `max_delay` (capped at
+    /// [`MAX_PATIENCE_NANOS`]) old, or says whether any is younger. Slots are peeked at through
+    /// their `since` hint; only a ripe one is locked.
     fn take_ripe(&self, st: &mut State<T>, now: u64) -> Ripe<T> {
-        let max_delay = self.config.max_delay_nanos;
+        let patience = self.config.max_delay_nanos.min(MAX_PATIENCE_NANOS);
         let n = st.slots.len();
         let mut young = false;
         for k in 0..n {
@@ -392,7 +404,7 @@ impl<T> Shared<T> {
             if since == 0 {
                 continue;
             }
-            if now.saturating_sub(since - 1) < max_delay {
+            if since != SINCE_FULL && now.saturating_sub(since - 1) < patience {
                 young = true;
                 continue;
             }
