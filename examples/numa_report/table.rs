@@ -1,0 +1,161 @@
+//! Markdown tables of the NUMA report.
+
+use moirai::Counters;
+
+use super::share;
+
+/// One layout's results for one workload, summed over the timed runs.
+pub struct Outcome {
+    /// `2x2`, `1x4`, ...
+    pub label: String,
+    pub flat: bool,
+    /// Per worker, what happened during the timed runs.
+    pub per_worker: Vec<Counters>,
+    /// (ran, away from home) per (virtual) node, summed over the timed runs.
+    pub tallies: Vec<(u64, u64)>,
+    /// Wall time of each timed run, seconds.
+    pub times: Vec<f64>,
+    /// Tasks of one run.
+    pub tasks: u64,
+}
+
+impl Outcome {
+    pub fn median_s(&self) -> f64 {
+        let mut v = self.times.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    }
+
+    pub fn throughput(&self) -> f64 {
+        self.tasks as f64 / self.median_s()
+    }
+
+    pub fn total(&self) -> Counters {
+        share::sum(&self.per_worker)
+    }
+
+    pub fn away_fraction(&self) -> f64 {
+        let (ran, away) = self
+            .tallies
+            .iter()
+            .fold((0, 0), |(r, a), &(r2, a2)| (r + r2, a + a2));
+        if ran == 0 {
+            0.0
+        } else {
+            away as f64 / ran as f64
+        }
+    }
+}
+
+pub fn print_header() {
+    println!(
+        "| run | node | workers | polls | own (LIFO+deque) | node inj. | sibling steals/tasks \
+         | remote steals/tasks | global steals/tasks | overflows | parks | ran here | of which away from home | locality share |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+}
+
+fn row(run: &str, node: &str, workers: usize, c: &Counters, tally: (u64, u64), flat: bool) {
+    let loc = if flat {
+        // One node: crossing a node boundary is impossible, the figure would say nothing.
+        "n/a (1 node)".to_string()
+    } else {
+        format!("{:.1}%", share::locality_share(c) * 100.0)
+    };
+    println!(
+        "| {run} | {node} | {workers} | {} | {} | {} | {}/{} | {}/{} | {}/{} | {} | {} | {} | {} | {loc} |",
+        c.polls,
+        c.from_lifo + c.from_local,
+        c.from_node_injector,
+        c.sibling_steals,
+        c.sibling_tasks,
+        c.remote_steals,
+        c.remote_tasks,
+        c.global_steals,
+        c.global_tasks,
+        c.overflows,
+        c.parks,
+        tally.0,
+        tally.1,
+    );
+}
+
+/// Per node (virtual nodes on the flat layout) and total; per worker too if asked.
+pub fn print_nodes(o: &Outcome, vnode_of: &[usize], vnodes: usize, per_worker: bool) {
+    let prefix = if o.flat { "v" } else { "n" };
+    if per_worker {
+        for (w, c) in o.per_worker.iter().enumerate() {
+            let node = format!("w{w} {prefix}{}", vnode_of[w]);
+            row(&o.label, &node, 1, c, (0, 0), o.flat);
+        }
+    }
+    let nodes = share::group(&o.per_worker, vnode_of, vnodes);
+    for (k, c) in nodes.iter().enumerate() {
+        let workers = vnode_of.iter().filter(|&&n| n == k).count();
+        let name = if o.flat {
+            format!("v{k} (workers of n{k})")
+        } else {
+            format!("n{k}")
+        };
+        row(&o.label, &name, workers, c, o.tallies[k], o.flat);
+    }
+    let (ran, away) = o
+        .tallies
+        .iter()
+        .fold((0, 0), |(r, a), &(r2, a2)| (r + r2, a + a2));
+    row(
+        &o.label,
+        "**total**",
+        vnode_of.len(),
+        &o.total(),
+        (ran, away),
+        o.flat,
+    );
+}
+
+pub fn print_summary_header(threads: usize) {
+    println!(
+        "| workload ({threads} workers) | hier. median ms | flat median ms | time hier/flat \
+         | hier. tasks/s | flat tasks/s | throughput hier/flat | hier. locality share \
+         | hier. remote steals | away from home hier. / flat | bar |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+}
+
+/// One summary line, with the issue's bar for that workload.
+pub fn print_summary(name: &str, h: &Outcome, f: &Outcome) {
+    let ht = h.total();
+    let share = share::locality_share(&ht);
+    let time_ratio = h.median_s() / f.median_s();
+    let tp_ratio = h.throughput() / f.throughput();
+    let bar = match name {
+        "uniform" => verdict(share >= 0.90, &format!("share {:.1}% >= 90%", share * 100.0)),
+        "stranded" => verdict(
+            ht.remote_steals > 0 && time_ratio <= 1.10,
+            &format!(
+                "remote steals {} > 0, time {time_ratio:.2}x <= 1.10x",
+                ht.remote_steals
+            ),
+        ),
+        "numa_model" => verdict(
+            tp_ratio >= 1.25,
+            &format!("throughput {tp_ratio:.2}x >= 1.25x (simulated)"),
+        ),
+        _ => String::new(),
+    };
+    println!(
+        "| {name} | {:.1} | {:.1} | {time_ratio:.2}x | {:.0} | {:.0} | {tp_ratio:.2}x | {:.1}% | {} | {:.1}% / {:.1}% | {bar} |",
+        h.median_s() * 1e3,
+        f.median_s() * 1e3,
+        h.throughput(),
+        f.throughput(),
+        share * 100.0,
+        ht.remote_steals,
+        h.away_fraction() * 100.0,
+        f.away_fraction() * 100.0,
+    );
+}
+
+fn verdict(ok: bool, what: &str) -> String {
+    format!("{} ({what})", if ok { "PASS" } else { "FAIL" })
+}
