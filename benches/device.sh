@@ -50,11 +50,11 @@ awk -F'|' 'NR > 2 && NF > 6 {
         (cost <= 1.05 ? "PASS (<= 1.05x)" : "FAIL (> 1.05x)")
 }' "$out/bench_report.md"
 # numa_report summary rows: | name | hier ms | flat ms | time ratio | hier/s | flat/s | tp ratio |
-# share | remote steals | away | bar |
-sed -n '/^## summary/,$p' "$out/numa_report.md" | awk -F'|' 'NR > 4 && NF > 10 {
-    gsub(/^ +| +$/, "", $2); gsub(/^ +| +$/, "", $12)
-    printf "| %s (ms; share %s, remote steals %s, away %s) | - | %s | %s | %s | - | %s |\n",
-        $2, $9, $10, $11, $4, $3, $5, $12
+# share | remote steals | away | modelled work | bar |
+sed -n '/^## summary/,$p' "$out/numa_report.md" | awk -F'|' 'NR > 4 && NF > 11 {
+    gsub(/^ +| +$/, "", $2); gsub(/^ +| +$/, "", $13)
+    printf "| %s (ms; share %s, remote steals %s, away hier/flat %s, model %s) | - | %s | %s | %s | - | %s |\n",
+        $2, $9, $10, $11, $12, $4, $3, $5, $13
 }'
 echo
 echo "full outputs: $out/bench_report.md, $out/numa_report.md"

@@ -18,6 +18,8 @@ use moirai::{Counters, Runtime};
 
 #[path = "numa_report/args.rs"]
 mod args;
+#[path = "numa_report/cpu.rs"]
+mod cpu;
 #[path = "numa_report/share.rs"]
 mod share;
 #[path = "numa_report/table.rs"]
@@ -94,6 +96,7 @@ fn main() {
             per_worker: vec![Counters::default(); a.threads],
             tallies: vec![(0, 0); vnodes],
             times: Vec::new(),
+            cpu: Vec::new(),
             tasks: 0,
         });
         // Warm-up (thread wake-ups, allocator), not counted.
@@ -104,10 +107,15 @@ fn main() {
         for _ in 0..a.runs {
             for (i, (rt, _, f)) in layouts.into_iter().enumerate() {
                 let ctx = new_ctx(&a, name, &vnode_of, vnodes, f);
+                let cpu0 = cpu::process_cpu_ns();
                 let t = Instant::now();
                 let tasks = workloads::run(name, rt, &ctx);
+                let wall = t.elapsed().as_secs_f64();
                 let o = &mut outcomes[i];
-                o.times.push(t.elapsed().as_secs_f64());
+                o.times.push(wall);
+                if let (Some(a), Some(b)) = (cpu0, cpu::process_cpu_ns()) {
+                    o.cpu.push(b.saturating_sub(a) as f64 * 1e-9);
+                }
                 o.tasks = tasks;
                 for (k, (ran, away)) in ctx.tallies().into_iter().enumerate() {
                     o.tallies[k].0 += ran;
@@ -138,6 +146,6 @@ fn main() {
     println!("## summary ({} vs {flat_spec})\n", a.topology);
     table::print_summary_header(a.threads);
     for (name, [h, f]) in &results {
-        table::print_summary(name, h, f);
+        table::print_summary(name, h, f, a.penalty);
     }
 }

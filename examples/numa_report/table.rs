@@ -15,19 +15,33 @@ pub struct Outcome {
     pub tallies: Vec<(u64, u64)>,
     /// Wall time of each timed run, seconds.
     pub times: Vec<f64>,
+    /// CPU time of the process during each timed run, seconds (empty if not available).
+    pub cpu: Vec<f64>,
     /// Tasks of one run.
     pub tasks: u64,
 }
 
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 impl Outcome {
     pub fn median_s(&self) -> f64 {
-        let mut v = self.times.clone();
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
+        median(&self.times)
     }
 
-    pub fn throughput(&self) -> f64 {
-        self.tasks as f64 / self.median_s()
+    /// Median CPU seconds per run (NaN if not measured).
+    pub fn median_cpu_s(&self) -> f64 {
+        median(&self.cpu)
+    }
+
+    /// Fastest and slowest run, seconds.
+    pub fn range_s(&self) -> (f64, f64) {
+        let min = self.times.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.times.iter().copied().fold(0.0, f64::max);
+        (min, max)
     }
 
     pub fn total(&self) -> Counters {
@@ -115,19 +129,29 @@ pub fn print_nodes(o: &Outcome, vnode_of: &[usize], vnodes: usize, per_worker: b
 
 pub fn print_summary_header(threads: usize) {
     println!(
-        "| workload ({threads} workers) | hier. median ms | flat median ms | time hier/flat \
-         | hier. tasks/s | flat tasks/s | throughput hier/flat | hier. locality share \
-         | hier. remote steals | away from home hier. / flat | bar |"
+        "| workload ({threads} workers) | hier. ms median (min-max) | flat ms median (min-max) \
+         | time hier/flat | CPU ms hier. / flat | CPU hier/flat | throughput hier/flat (wall) \
+         | hier. locality share | hier. remote steals | away from home hier. / flat \
+         | modelled work flat/hier | bar |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+}
+
+/// The spin work the model charges the flat run over the hierarchical one, from the measured
+/// away-from-home fractions: `(1 + penalty * away_flat) / (1 + penalty * away_hier)`. What the
+/// throughput ratio would be on idle, dedicated cores; wall-clock noise does not enter it.
+pub fn modelled_work_ratio(h: &Outcome, f: &Outcome, penalty: f64) -> f64 {
+    (1.0 + penalty * f.away_fraction()) / (1.0 + penalty * h.away_fraction())
 }
 
 /// One summary line, with the issue's bar for that workload.
-pub fn print_summary(name: &str, h: &Outcome, f: &Outcome) {
+pub fn print_summary(name: &str, h: &Outcome, f: &Outcome, penalty: f64) {
     let ht = h.total();
     let share = share::locality_share(&ht);
     let time_ratio = h.median_s() / f.median_s();
-    let tp_ratio = h.throughput() / f.throughput();
+    let cpu_ratio = h.median_cpu_s() / f.median_cpu_s();
+    let tp_ratio = 1.0 / time_ratio;
+    let modelled = modelled_work_ratio(h, f, penalty);
     let bar = match name {
         "uniform" => verdict(share >= 0.90, &format!("share {:.1}% >= 90%", share * 100.0)),
         "stranded" => verdict(
@@ -139,16 +163,31 @@ pub fn print_summary(name: &str, h: &Outcome, f: &Outcome) {
         ),
         "numa_model" => verdict(
             tp_ratio >= 1.25,
-            &format!("throughput {tp_ratio:.2}x >= 1.25x (simulated)"),
+            &format!(
+                "simulated; wall-clock throughput {tp_ratio:.2}x >= 1.25x; CPU {:.2}x, model {modelled:.2}x",
+                1.0 / cpu_ratio
+            ),
         ),
         _ => String::new(),
     };
+    let modelled = if name == "numa_model" {
+        format!("{modelled:.2}x")
+    } else {
+        "-".to_string()
+    };
+    let (hmin, hmax) = h.range_s();
+    let (fmin, fmax) = f.range_s();
     println!(
-        "| {name} | {:.1} | {:.1} | {time_ratio:.2}x | {:.0} | {:.0} | {tp_ratio:.2}x | {:.1}% | {} | {:.1}% / {:.1}% | {bar} |",
+        "| {name} | {:.1} ({:.1}-{:.1}) | {:.1} ({:.1}-{:.1}) | {time_ratio:.2}x | {:.1} / {:.1} | {cpu_ratio:.2}x \
+         | {tp_ratio:.2}x | {:.1}% | {} | {:.1}% / {:.1}% | {modelled} | {bar} |",
         h.median_s() * 1e3,
+        hmin * 1e3,
+        hmax * 1e3,
         f.median_s() * 1e3,
-        h.throughput(),
-        f.throughput(),
+        fmin * 1e3,
+        fmax * 1e3,
+        h.median_cpu_s() * 1e3,
+        f.median_cpu_s() * 1e3,
         share * 100.0,
         ht.remote_steals,
         h.away_fraction() * 100.0,
