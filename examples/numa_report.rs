@@ -87,7 +87,10 @@ fn main() {
         a.penalty * 100.0
     );
 
-    let layouts = [(&hier, a.topology.as_str(), false), (&flat, flat_spec.as_str(), true)];
+    let layouts = [
+        (&hier, a.topology.as_str(), false),
+        (&flat, flat_spec.as_str(), true),
+    ];
     let mut results = Vec::new();
     for name in &a.workloads {
         let mut outcomes = layouts.map(|(_, label, f)| Outcome {

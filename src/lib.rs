@@ -26,7 +26,7 @@ pub use moirai_channel as channel;
 pub use moirai_macros::{main, test};
 pub use moirai_rt::topology;
 pub use moirai_rt::{
-    block_on, current_node, current_worker, global_handle, spawn, spawn_on, yield_now, BuildError, Builder,
-    Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId, NodeMetrics, Runtime,
+    block_on, current_node, current_worker, global_handle, spawn, spawn_on, yield_now, BuildError,
+    Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId, NodeMetrics, Runtime,
     RuntimeMetrics, TryCurrentError, WorkerMetrics, YieldNow, WORKER_THREADS_ENV,
 };

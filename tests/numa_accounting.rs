@@ -6,9 +6,9 @@ use std::sync::mpsc;
 
 use moirai::{Counters, NodeId};
 
+mod numa_support;
 #[path = "../examples/numa_report/share.rs"]
 mod share;
-mod numa_support;
 use numa_support::{collect, report, HeldRuntime};
 
 const N: u64 = 50;
@@ -54,7 +54,11 @@ fn delta_group_and_sum() {
     let after = counters(30, 20, 4, 1);
     let d = share::delta(&after, &before);
     assert_eq!(d, counters(20, 15, 3, 0));
-    let per_worker = [counters(1, 1, 0, 0), counters(2, 0, 2, 0), counters(4, 0, 0, 4)];
+    let per_worker = [
+        counters(1, 1, 0, 0),
+        counters(2, 0, 2, 0),
+        counters(4, 0, 0, 4),
+    ];
     let g = share::group(&per_worker, &[0, 1, 0], 2);
     assert_eq!(g, vec![counters(5, 1, 0, 4), counters(2, 0, 2, 0)]);
     assert_eq!(share::sum(&g), counters(7, 1, 2, 4));
@@ -72,7 +76,10 @@ fn spawn_on_own_node_is_local() {
     assert!(ran.iter().all(|&r| r == (held.free, held.free)), "{ran:?}");
     let d = share::delta(&held.free_counters(), &before);
     assert_eq!(d.polls, N);
-    assert_eq!(d.from_node_injector, N, "each task leaves the node injector once: {d:?}");
+    assert_eq!(
+        d.from_node_injector, N,
+        "each task leaves the node injector once: {d:?}"
+    );
     assert_eq!((d.remote_tasks, d.global_tasks), (0, 0), "{d:?}");
     assert_eq!(share::locality_share(&d), 1.0);
 }
@@ -106,7 +113,11 @@ fn spawns_from_outside_are_global() {
     }
     collect(&rx, N as usize);
     let d = share::delta(&held.free_counters(), &before);
-    assert_eq!((d.polls, d.global_tasks, d.remote_tasks), (N, N, 0), "{d:?}");
+    assert_eq!(
+        (d.polls, d.global_tasks, d.remote_tasks),
+        (N, N, 0),
+        "{d:?}"
+    );
     assert_eq!(share::locality_share(&d), 0.0);
 }
 
@@ -128,6 +139,10 @@ fn children_spawned_on_a_worker_stay_in_its_deque() {
     assert_eq!(d.spawns, N);
     assert_eq!(d.from_node_injector, 1, "the parent: {d:?}");
     assert_eq!(d.from_lifo + d.from_local, N, "the children: {d:?}");
-    assert_eq!(d.local_tasks(), N + 1, "every poll counted at one local level: {d:?}");
+    assert_eq!(
+        d.local_tasks(),
+        N + 1,
+        "every poll counted at one local level: {d:?}"
+    );
     assert_eq!(share::locality_share(&d), 1.0);
 }

@@ -6,9 +6,9 @@ use std::sync::mpsc;
 
 use moirai::{NodeId, Runtime};
 
+mod numa_support;
 #[path = "../examples/numa_report/share.rs"]
 mod share;
-mod numa_support;
 use numa_support::{collect, report, HeldRuntime, WAIT};
 
 const N: u64 = 20;
@@ -36,7 +36,12 @@ fn current_worker_and_node_agree_with_the_metrics() {
         .topology("2x2".parse().unwrap())
         .build()
         .unwrap();
-    let nodes: Vec<usize> = rt.metrics().workers.iter().map(|w| w.node.index()).collect();
+    let nodes: Vec<usize> = rt
+        .metrics()
+        .workers
+        .iter()
+        .map(|w| w.node.index())
+        .collect();
     assert_eq!(nodes, vec![0, 0, 1, 1]);
     let (tx, rx) = mpsc::channel();
     for k in 0..2 {
@@ -58,18 +63,28 @@ fn spawn_on_from_outside_queues_on_that_node() {
     for _ in 0..N {
         drop(held.rt.spawn_on(NodeId::new(held.free), report(&tx)));
     }
-    assert!(collect(&rx, N as usize).iter().all(|&r| r == (held.free, held.free)));
+    assert!(collect(&rx, N as usize)
+        .iter()
+        .all(|&r| r == (held.free, held.free)));
     let mid = held.free_counters();
     let d = share::delta(&mid, &before);
-    assert_eq!((d.from_node_injector, d.remote_tasks, d.global_tasks), (N, 0, 0));
+    assert_eq!(
+        (d.from_node_injector, d.remote_tasks, d.global_tasks),
+        (N, 0, 0)
+    );
 
     for _ in 0..N {
         drop(held.rt.spawn_on(NodeId::new(held.blocked), report(&tx)));
     }
-    assert!(collect(&rx, N as usize).iter().all(|&r| r == (held.free, held.free)));
+    assert!(collect(&rx, N as usize)
+        .iter()
+        .all(|&r| r == (held.free, held.free)));
     let d = share::delta(&held.free_counters(), &mid);
     // They were queued on the held node: the free worker had to steal every one across.
-    assert_eq!((d.from_node_injector, d.remote_tasks, d.global_tasks), (0, N, 0));
+    assert_eq!(
+        (d.from_node_injector, d.remote_tasks, d.global_tasks),
+        (0, N, 0)
+    );
 }
 
 #[test]
@@ -85,12 +100,22 @@ fn spawn_on_from_a_task_queues_on_that_node() {
             drop(moirai::spawn_on(NodeId::new(free), report(&parent_tx)));
         }
     }));
-    assert!(collect(&rx, 2 * N as usize).iter().all(|&r| r == (free, free)));
+    assert!(collect(&rx, 2 * N as usize)
+        .iter()
+        .all(|&r| r == (free, free)));
     let d = share::delta(&held.free_counters(), &before);
     assert_eq!(d.polls, 2 * N + 1);
-    assert_eq!(d.spawns, 2 * N, "spawn_on from a worker counts as its spawn");
+    assert_eq!(
+        d.spawns,
+        2 * N,
+        "spawn_on from a worker counts as its spawn"
+    );
     assert_eq!(d.remote_tasks, N, "the ones sent to the held node: {d:?}");
-    assert_eq!(d.from_node_injector, N + 1, "the parent and the ones for this node: {d:?}");
+    assert_eq!(
+        d.from_node_injector,
+        N + 1,
+        "the parent and the ones for this node: {d:?}"
+    );
 }
 
 #[test]
@@ -101,10 +126,15 @@ fn spawn_on_past_the_last_node_means_the_last_node() {
     for _ in 0..N {
         drop(held.rt.spawn_on(NodeId::new(7), report(&tx)));
     }
-    assert!(collect(&rx, N as usize).iter().all(|&r| r == (held.free, held.free)));
+    assert!(collect(&rx, N as usize)
+        .iter()
+        .all(|&r| r == (held.free, held.free)));
     let d = share::delta(&held.free_counters(), &before);
     let expected_remote = if held.blocked == 1 { N } else { 0 };
-    assert_eq!(d.remote_tasks, expected_remote, "node 7 of 2 is node 1: {d:?}");
+    assert_eq!(
+        d.remote_tasks, expected_remote,
+        "node 7 of 2 is node 1: {d:?}"
+    );
     assert_eq!(d.from_node_injector, N - expected_remote);
 }
 
@@ -115,5 +145,8 @@ fn the_holding_task_itself_reports_its_node() {
     let (tx, rx) = mpsc::channel();
     drop(held.rt.spawn(report(&tx)));
     let (node, worker) = rx.recv_timeout(WAIT).unwrap();
-    assert_eq!((node, worker), (Some(NodeId::new(held.free)), Some(held.free)));
+    assert_eq!(
+        (node, worker),
+        (Some(NodeId::new(held.free)), Some(held.free))
+    );
 }

@@ -79,7 +79,10 @@ pub fn parse() -> Args {
         a.topology = format!("2x{}", (a.threads / 2).max(1));
     }
     if a.workloads.is_empty() {
-        a.workloads = super::workloads::NAMES.iter().map(|s| s.to_string()).collect();
+        a.workloads = super::workloads::NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
     }
     for w in &a.workloads {
         if !super::workloads::NAMES.contains(&w.as_str()) {

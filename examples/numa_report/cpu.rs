@@ -9,7 +9,11 @@ pub fn process_cpu_ns() -> Option<u64> {
         let Ok(text) = std::fs::read_to_string(entry.path().join("schedstat")) else {
             continue; // the thread exited meanwhile
         };
-        if let Some(ns) = text.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()) {
+        if let Some(ns) = text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
             total += ns;
             any = true;
         }

@@ -40,7 +40,9 @@ impl HeldRuntime {
             info_tx.send(node).unwrap();
             let _ = release_rx.recv();
         }));
-        let blocked = info_rx.recv_timeout(WAIT).expect("the holding task never ran");
+        let blocked = info_rx
+            .recv_timeout(WAIT)
+            .expect("the holding task never ran");
         HeldRuntime {
             release: Some(release_tx),
             rt,
@@ -62,17 +64,25 @@ impl Drop for HeldRuntime {
 }
 
 /// Receives `n` reports of `(current_node, current_worker)` sent by tasks.
-pub fn collect(rx: &mpsc::Receiver<(Option<NodeId>, Option<usize>)>, n: usize) -> Vec<(usize, usize)> {
+pub fn collect(
+    rx: &mpsc::Receiver<(Option<NodeId>, Option<usize>)>,
+    n: usize,
+) -> Vec<(usize, usize)> {
     (0..n)
         .map(|_| {
             let (node, worker) = rx.recv_timeout(WAIT).expect("a task never ran");
-            (node.expect("on a worker").index(), worker.expect("on a worker"))
+            (
+                node.expect("on a worker").index(),
+                worker.expect("on a worker"),
+            )
         })
         .collect()
 }
 
 /// A task body that reports where it ran.
-pub fn report(tx: &mpsc::Sender<(Option<NodeId>, Option<usize>)>) -> impl std::future::Future<Output = ()> + Send + 'static {
+pub fn report(
+    tx: &mpsc::Sender<(Option<NodeId>, Option<usize>)>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let tx = tx.clone();
     async move {
         tx.send((moirai::current_node(), moirai::current_worker()))
