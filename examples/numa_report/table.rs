@@ -69,7 +69,11 @@ pub fn print_header() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 }
 
-fn row(run: &str, node: &str, workers: usize, c: &Counters, tally: (u64, u64), flat: bool) {
+/// `tally`: (ran, away from home), counted per node only (`None` on per-worker rows).
+fn row(run: &str, node: &str, workers: usize, c: &Counters, tally: Option<(u64, u64)>, flat: bool) {
+    let (ran, away) = tally.map_or(("-".to_string(), "-".to_string()), |(r, a)| {
+        (r.to_string(), a.to_string())
+    });
     let loc = if flat {
         // One node: crossing a node boundary is impossible, the figure would say nothing.
         "n/a (1 node)".to_string()
@@ -77,7 +81,7 @@ fn row(run: &str, node: &str, workers: usize, c: &Counters, tally: (u64, u64), f
         format!("{:.1}%", share::locality_share(c) * 100.0)
     };
     println!(
-        "| {run} | {node} | {workers} | {} | {} | {} | {}/{} | {}/{} | {}/{} | {} | {} | {} | {} | {loc} |",
+        "| {run} | {node} | {workers} | {} | {} | {} | {}/{} | {}/{} | {}/{} | {} | {} | {ran} | {away} | {loc} |",
         c.polls,
         c.from_lifo + c.from_local,
         c.from_node_injector,
@@ -89,8 +93,6 @@ fn row(run: &str, node: &str, workers: usize, c: &Counters, tally: (u64, u64), f
         c.global_tasks,
         c.overflows,
         c.parks,
-        tally.0,
-        tally.1,
     );
 }
 
@@ -100,7 +102,7 @@ pub fn print_nodes(o: &Outcome, vnode_of: &[usize], vnodes: usize, per_worker: b
     if per_worker {
         for (w, c) in o.per_worker.iter().enumerate() {
             let node = format!("w{w} {prefix}{}", vnode_of[w]);
-            row(&o.label, &node, 1, c, (0, 0), o.flat);
+            row(&o.label, &node, 1, c, None, o.flat);
         }
     }
     let nodes = share::group(&o.per_worker, vnode_of, vnodes);
@@ -111,7 +113,7 @@ pub fn print_nodes(o: &Outcome, vnode_of: &[usize], vnodes: usize, per_worker: b
         } else {
             format!("n{k}")
         };
-        row(&o.label, &name, workers, c, o.tallies[k], o.flat);
+        row(&o.label, &name, workers, c, Some(o.tallies[k]), o.flat);
     }
     let (ran, away) = o
         .tallies
@@ -122,7 +124,7 @@ pub fn print_nodes(o: &Outcome, vnode_of: &[usize], vnodes: usize, per_worker: b
         "**total**",
         vnode_of.len(),
         &o.total(),
-        (ran, away),
+        Some((ran, away)),
         o.flat,
     );
 }
