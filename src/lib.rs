@@ -27,8 +27,9 @@
 pub use moirai_channel as channel;
 pub use moirai_macros::{main, test};
 pub use moirai_rt::{
-    block_on, current_node, global_handle, spawn, spawn_blocking, spawn_on, yield_now, BuildError,
-    Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId, NodeMetrics, PoolMetrics,
-    Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics, YieldNow, WORKER_THREADS_ENV,
+    block_on, current_node, current_worker, global_handle, spawn, spawn_blocking, spawn_on,
+    yield_now, BuildError, Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId,
+    NodeMetrics, PoolMetrics, Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics, YieldNow,
+    WORKER_THREADS_ENV,
 };
 pub use moirai_rt::{time, topology};

@@ -44,7 +44,7 @@ pub use error::{BuildError, JoinError};
 pub use handle::{Handle, TryCurrentError};
 pub use metrics::{Counters, NodeMetrics, PoolMetrics, RuntimeMetrics, WorkerMetrics};
 pub use runtime::Runtime;
-pub use spawn::{current_node, global_handle, spawn, spawn_on};
+pub use spawn::{current_node, current_worker, global_handle, spawn, spawn_on};
 pub use task::JoinHandle;
 pub use topology::NodeId;
 pub use yield_now::{yield_now, YieldNow};

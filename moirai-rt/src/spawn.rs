@@ -1,4 +1,4 @@
-//! The free functions: [`spawn`], [`spawn_on`], [`current_node`], and the global runtime they fall
+//! The free functions: [`spawn`], [`spawn_on`], [`current_node`], [`current_worker`], and the global runtime they fall
 //! back to outside any runtime.
 
 use std::future::Future;
@@ -73,4 +73,10 @@ where
 /// The NUMA node of the worker running this code, or `None` off the workers.
 pub fn current_node() -> Option<NodeId> {
     worker::current().map(|w| NodeId::new(w.node))
+}
+
+/// The index of the worker running this code (`0..num_workers`, the order of
+/// [`RuntimeMetrics::workers`](crate::RuntimeMetrics)), or `None` off the workers.
+pub fn current_worker() -> Option<usize> {
+    worker::current().map(|w| w.index)
 }

@@ -41,7 +41,6 @@ mod event {
 
     use event_listener::Listener;
 
-
     /// A wake-up channel for parked workers: a thin wrapper over `event_listener::Event`.
     pub(crate) struct Event(event_listener::Event);
 
