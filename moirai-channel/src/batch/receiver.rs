@@ -39,12 +39,14 @@ impl<T> Receiver<T> {
 
     /// The next message, or `None` once every sender is gone and everything was received.
     pub async fn recv(&mut self) -> Option<T> {
+        crate::coop::proceed().await;
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// The next batch (never empty), or `None` once every sender is gone and everything was
     /// received. Messages left over from [`recv`](Self::recv) come first, as one batch.
     pub async fn recv_batch(&mut self) -> Option<Batch<T>> {
+        crate::coop::proceed().await;
         poll_fn(|cx| self.poll_recv_batch(cx)).await
     }
 

@@ -46,6 +46,7 @@ impl<T> Sender<T> {
     /// `Sink`). Cancelling a waiting `send` drops its message; messages already accepted stay
     /// in the partial batch.
     pub async fn send(&mut self, value: T) -> Result<(), SendError<T>> {
+        crate::coop::proceed().await;
         let mut item = Some(value);
         poll_fn(|cx| self.poll_send(Some(cx.waker()), &mut item))
             .await

@@ -39,6 +39,7 @@ impl<T, R: Recycle<T>> Receiver<T, R> {
     /// **Cancellation:** cancel-safe. A message is only taken from the ring when the future
     /// completes (no `.await` follows the claim), so dropping the future loses nothing.
     pub async fn recv(&self) -> Option<T> {
+        crate::coop::proceed().await;
         let pos = self.chan.claim().await.ok()?;
         Some(self.take(pos))
     }
@@ -66,6 +67,7 @@ impl<T, R: Recycle<T>> Receiver<T, R> {
     /// # });
     /// ```
     pub async fn recv_ref(&self) -> Option<RecvRef<'_, T, R>> {
+        crate::coop::proceed().await;
         let pos = self.chan.claim().await.ok()?;
         Some(RecvRef::new(&self.chan, pos))
     }

@@ -46,6 +46,7 @@ impl<T, R> Sender<T, R> {
     /// # });
     /// ```
     pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
+        crate::coop::proceed().await;
         match self.chan.reserve().await {
             Ok(pos) => {
                 self.write(pos, value);
@@ -81,6 +82,7 @@ impl<T, R> Sender<T, R> {
     /// # });
     /// ```
     pub async fn send_ref(&self) -> Result<SendRef<'_, T, R>, Closed> {
+        crate::coop::proceed().await;
         match self.chan.reserve().await {
             Ok(pos) => Ok(SendRef::new(&self.chan, pos)),
             Err(_) => Err(Closed),

@@ -30,6 +30,10 @@ const FAIRNESS_INTERVAL: u32 = 61;
 /// Most consecutive polls served from the LIFO slot.
 const LIFO_STREAK: u32 = 3;
 
+/// Budget of each task poll: Moirai's channels, timers and join handles each spend one unit and
+/// make the task yield once it is spent (see `moirai_channel::coop`).
+const COOP_BUDGET: u32 = 128;
+
 /// Rounds of searching (with growing pauses) before a worker parks.
 const SEARCH_ROUNDS: u32 = 16;
 
@@ -156,7 +160,9 @@ impl Worker {
         WorkerCounters::bump(&c.polls, 1);
         // The task's own future catches its panics; this only guards against a panic in the
         // future's destructor, which must not take the worker down either.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            moirai_channel::coop::with_budget(COOP_BUDGET, || task.run())
+        }));
     }
 
     // ---- local queues -------------------------------------------------------------------

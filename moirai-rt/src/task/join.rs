@@ -87,6 +87,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(moirai_channel::coop::poll_proceed(cx));
         let task = match &mut self.get_mut().inner {
             Kind::Plain(task) => task,
             Kind::Pooled(join) => {

@@ -100,6 +100,7 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(moirai_channel::coop::poll_proceed(cx));
         if self.done {
             return Poll::Ready(());
         }
