@@ -211,9 +211,8 @@ impl Builder {
         });
 
         let mut threads = Vec::with_capacity(workers);
-        for index in 0..workers {
+        for (index, &(_, cpu)) in placement.iter().enumerate() {
             let shared2 = shared.clone();
-            let cpu = placement[index].1;
             let pin = self.pin_workers;
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))

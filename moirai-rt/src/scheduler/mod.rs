@@ -51,6 +51,13 @@ use placement::VictimOrder;
 /// The most tasks one steal moves (half the victim's queue, up to this).
 pub(crate) const STEAL_BATCH: usize = 64;
 
+/// The most tasks a steal from another node moves. Smaller than [`STEAL_BATCH`]: a task that
+/// crosses a node boundary loses its memory locality, so an idle node takes enough to get going
+/// and comes back for more rather than draining half a busy node at once (measured on a
+/// synthetic 2x2: tasks crossing nodes fell from 42k-93k to 25k-28k per run of the `uniform`
+/// NUMA workload, locality share from ~99.4% to ~99.75%).
+pub(crate) const REMOTE_STEAL_BATCH: usize = 16;
+
 pub(crate) struct WorkerShared {
     pub(crate) queue: local_queue::LocalQueue<Runnable>,
     pub(crate) lifo: lifo_slot::LifoSlot,

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::inject::Inject;
 use super::local_queue::LocalQueue;
 
-use super::{drop_runnable, Shared, STEAL_BATCH};
+use super::{drop_runnable, Shared, REMOTE_STEAL_BATCH, STEAL_BATCH};
 use crate::metrics::WorkerCounters;
 use crate::task::pool::LocalPool;
 use crate::task::Runnable;
@@ -255,18 +255,26 @@ impl Worker {
     // ---- stealing -----------------------------------------------------------------------
 
     fn steal_from_injector(&self, injector: &Inject) -> Option<(Runnable, u64)> {
-        // SAFETY: owner of the destination queue, see `pop_local`.
-        unsafe { injector.pop_batch(self.local(), STEAL_BATCH) }
+        self.steal_from_injector_limited(injector, STEAL_BATCH)
     }
 
-    fn steal_from_worker(&self, victim: usize) -> Option<(Runnable, u64)> {
+    fn steal_from_injector_limited(
+        &self,
+        injector: &Inject,
+        limit: usize,
+    ) -> Option<(Runnable, u64)> {
+        // SAFETY: owner of the destination queue, see `pop_local`.
+        unsafe { injector.pop_batch(self.local(), limit) }
+    }
+
+    fn steal_from_worker(&self, victim: usize, limit: usize) -> Option<(Runnable, u64)> {
         let victim = &self.shared.workers[victim].queue;
         if victim.is_empty() {
             return None;
         }
         // SAFETY: we own the destination queue (see `pop_local`), and never steal from ourselves
         // (victim lists exclude the worker itself).
-        unsafe { victim.steal_into(self.local(), STEAL_BATCH) }
+        unsafe { victim.steal_into(self.local(), limit) }
     }
 
     fn random(&self, n: usize) -> usize {
@@ -279,13 +287,13 @@ impl Worker {
         (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as usize % n
     }
 
-    fn steal_from_workers(&self, victims: &[usize]) -> Option<(Runnable, u64)> {
+    fn steal_from_workers(&self, victims: &[usize], limit: usize) -> Option<(Runnable, u64)> {
         let n = victims.len();
         if n == 0 {
             return None;
         }
         let start = self.random(n);
-        (0..n).find_map(|i| self.steal_from_worker(victims[(start + i) % n]))
+        (0..n).find_map(|i| self.steal_from_worker(victims[(start + i) % n], limit))
     }
 
     /// Searches for work as a searcher, a few rounds with growing pauses before giving up: a
@@ -323,7 +331,7 @@ impl Worker {
         let plan = &shared.victims[self.index];
         let c = self.counters();
 
-        if let Some((t, n)) = self.steal_from_workers(&plan.siblings) {
+        if let Some((t, n)) = self.steal_from_workers(&plan.siblings, STEAL_BATCH) {
             WorkerCounters::bump(&c.sibling_steals, 1);
             WorkerCounters::bump(&c.sibling_tasks, n);
             return Some(t);
@@ -331,8 +339,8 @@ impl Worker {
 
         if !plan.remote.is_empty() && self.remote_allowed() {
             let found = plan.remote.iter().find_map(|(node, workers)| {
-                self.steal_from_injector(&shared.nodes[*node].injector)
-                    .or_else(|| self.steal_from_workers(workers))
+                self.steal_from_injector_limited(&shared.nodes[*node].injector, REMOTE_STEAL_BATCH)
+                    .or_else(|| self.steal_from_workers(workers, REMOTE_STEAL_BATCH))
             });
             match found {
                 Some((t, n)) => {

@@ -289,10 +289,11 @@ where
 
 /// Pre-populates the shared pool with `n` carriers of every class up to 256 bytes.
 pub(crate) fn prealloc(shared: &Arc<Shared>, n: usize) {
-    for class in 0..CLASSES.len() {
-        if CLASSES[class] > 256 {
-            break;
-        }
+    for (class, _) in CLASSES
+        .iter()
+        .enumerate()
+        .take_while(|(_, &size)| size <= 256)
+    {
         for _ in 0..n {
             create(shared, class, shared.registry.num_shards() - 1);
         }
