@@ -5,7 +5,10 @@
 //! otherwise be dropped only when that poll ends). The owner pays one atomic swap per use.
 
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, Ordering::AcqRel};
+use std::sync::atomic::{
+    AtomicPtr,
+    Ordering::{AcqRel, Relaxed},
+};
 
 use crate::task::Runnable;
 
@@ -21,7 +24,22 @@ impl LifoSlot {
         NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
     }
 
+    /// Empties the slot. Owner only (see `steal` for anyone else).
     pub(crate) fn take(&self) -> Option<Runnable> {
+        // Only the owner ever fills the slot, so an empty slot stays empty until the owner fills
+        // it: the owner can skip the (comparatively costly) swap when it sees it empty.
+        if self.0.load(Relaxed).is_null() {
+            return None;
+        }
+        let old = self.0.swap(ptr::null_mut(), AcqRel);
+        // SAFETY: as in `replace`.
+        NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
+    }
+}
+
+impl LifoSlot {
+    /// Empties the slot from any thread (shutdown), without the owner's shortcut.
+    pub(crate) fn steal(&self) -> Option<Runnable> {
         let old = self.0.swap(ptr::null_mut(), AcqRel);
         // SAFETY: as in `replace`.
         NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })

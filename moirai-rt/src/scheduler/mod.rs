@@ -272,7 +272,7 @@ impl Shared {
             drain_injector(&node.injector);
         }
         for w in self.workers.iter() {
-            if let Some(r) = w.lifo.take() {
+            if let Some(r) = w.lifo.steal() {
                 drop_runnable(r);
             }
             while let Some(r) = w.queue.steal_one() {
