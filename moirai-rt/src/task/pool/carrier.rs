@@ -36,7 +36,8 @@ use std::mem::{self, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering};
+// The state word is loom's under `cfg(loom)`, so the hand-over protocol is model-checked.
+use crate::sync::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use crate::task::registry::Entry;
@@ -618,5 +619,124 @@ mod tests {
         assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 96);
         // A `u64` output with a thin-enough panic payload fits the smallest class.
         assert!(std::mem::size_of::<Result<u64, crate::task::Panic>>() <= 16);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Model of the hand-over between a job finishing on a worker and its join handle being
+    //! awaited or dropped on another thread: the output is taken or dropped exactly once, and the
+    //! carrier is recycled (woken while FREE) exactly once. The carrier is driven directly, without
+    //! async-task: its own waker is a counting waker.
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdCounter;
+    use std::sync::Arc as StdArc;
+    use std::task::Wake;
+
+    struct Counting(StdCounter);
+    impl Wake for Counting {
+        fn wake(self: StdArc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        fn wake_by_ref(self: &StdArc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    struct Tracked(StdArc<StdCounter>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// A carrier with one job installed whose output is a `Tracked`.
+    fn carrier_with_job(
+        meta: &TaskMeta,
+        wakes: &StdArc<Counting>,
+        drops: &StdArc<StdCounter>,
+    ) -> (loom::sync::Arc<CarrierFuture<64>>, usize) {
+        let carrier = loom::sync::Arc::new(CarrierFuture::<64>::new(0, None));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        CREATING.with(|c| c.set(meta));
+        carrier.header.poll(&mut cx); // first poll: records the carrier, wakes it (FREE)
+        let d = drops.clone();
+        // SAFETY: the job and its output fit 64 bytes; the carrier is FREE.
+        let generation = unsafe { carrier.header.install(meta, async move { Tracked(d) }, 0) };
+        (carrier, generation)
+    }
+
+    fn run(await_handle: bool) {
+        loom::model(move || {
+            let meta = TaskMeta::for_tests();
+            let wakes = StdArc::new(Counting(StdCounter::new(0)));
+            let drops = StdArc::new(StdCounter::new(0));
+            let (carrier, generation) = carrier_with_job(&meta, &wakes, &drops);
+            let first_poll_wakes = wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+            let join = PooledJoin::<Tracked>::new(&carrier.header, generation);
+
+            let worker = {
+                let carrier = carrier.clone();
+                let wakes = wakes.clone();
+                loom::thread::spawn(move || {
+                    let waker = Waker::from(wakes);
+                    carrier.header.poll(&mut Context::from_waker(&waker));
+                })
+            };
+            let joiner_wakes = StdArc::new(Counting(StdCounter::new(0)));
+            let handle = {
+                let joiner_wakes = joiner_wakes.clone();
+                loom::thread::spawn(move || {
+                    let mut join = join;
+                    if !await_handle {
+                        drop(join);
+                        return None;
+                    }
+                    // One poll, racing with the job's end; if it pends, the job's end must wake us.
+                    let waker = Waker::from(joiner_wakes);
+                    match join.poll(&mut Context::from_waker(&waker)) {
+                        Poll::Ready(JoinOutcome::Output(Ok(out))) => {
+                            drop(out);
+                            None
+                        }
+                        Poll::Ready(_) => panic!("the job neither panicked nor was cancelled"),
+                        Poll::Pending => Some(join),
+                    }
+                })
+            };
+            worker.join().unwrap();
+            if let Some(mut join) = handle.join().unwrap() {
+                assert_eq!(
+                    joiner_wakes.0.load(std::sync::atomic::Ordering::SeqCst),
+                    1,
+                    "a pending join handle is woken when the job ends"
+                );
+                let waker = futures::task::noop_waker();
+                match join.poll(&mut Context::from_waker(&waker)) {
+                    Poll::Ready(JoinOutcome::Output(Ok(out))) => drop(out),
+                    _ => panic!("the job has ended: its output must be ready"),
+                }
+            }
+
+            assert_eq!(
+                drops.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "output dropped exactly once"
+            );
+            let recycles = wakes.0.load(std::sync::atomic::Ordering::SeqCst) - first_poll_wakes;
+            assert_eq!(recycles, 1, "recycled exactly once");
+            assert_eq!(phase(carrier.header.state.load(Ordering::SeqCst)), FREE);
+        });
+    }
+
+    #[test]
+    fn job_end_and_handle_drop_recycle_once() {
+        run(false);
+    }
+
+    #[test]
+    fn job_end_and_handle_await_recycle_once() {
+        run(true);
     }
 }
