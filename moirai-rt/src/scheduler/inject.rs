@@ -61,10 +61,14 @@ impl Inject {
         let mut q = self.lock();
         let first = q.pop_front()?;
         let extra = (limit.max(1) - 1).min(q.len()).min(into.room());
-        for t in q.drain(..extra) {
+        for _ in 0..extra {
+            let Some(t) = q.pop_front() else { break };
             // SAFETY: the caller owns `into`, which has room for `extra` tasks.
-            let pushed = unsafe { into.push(t) };
-            debug_assert!(pushed.is_ok());
+            if let Err(t) = unsafe { into.push(t) } {
+                // Cannot happen (we checked the room); keep the task rather than lose it.
+                q.push_front(t);
+                break;
+            }
         }
         self.len.store(q.len(), Ordering::SeqCst);
         Some((first, extra as u64 + 1))

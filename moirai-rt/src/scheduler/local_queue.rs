@@ -133,7 +133,12 @@ impl<T> LocalQueue<T> {
         if steal != real {
             return None;
         }
-        let n = (self.tail.load(Relaxed).wrapping_sub(real) / 2).max(1);
+        // Never claim past `tail`: with fewer than two tasks left there is no half to take (the
+        // ring emptied since the caller found it full, because a thief finished meanwhile).
+        let n = self.tail.load(Relaxed).wrapping_sub(real) / 2;
+        if n == 0 || n as usize > CAP {
+            return None;
+        }
         let next = real.wrapping_add(n);
         self.head
             .compare_exchange(head, pack(next, next), AcqRel, Acquire)
@@ -293,6 +298,22 @@ mod tests {
             assert_eq!(q.len(), CAP / 2);
             q.push(CAP).unwrap();
             assert_eq!(q.pop(), Some(CAP / 2));
+        }
+    }
+
+    #[test]
+    fn take_half_never_claims_past_the_tail() {
+        // Regression: an overflow that found the ring drained meanwhile (a thief finished) once
+        // claimed a slot past `tail` and handed out a stale task a second time.
+        let q = LocalQueue::default();
+        // SAFETY: single owner.
+        unsafe {
+            assert!(q.take_half().is_none(), "empty ring");
+            q.push(1).unwrap();
+            assert!(q.take_half().is_none(), "a single task is no half");
+            assert_eq!(q.pop(), Some(1));
+            assert_eq!(q.pop(), None);
+            assert_eq!(q.len(), 0);
         }
     }
 

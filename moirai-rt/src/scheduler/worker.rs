@@ -207,9 +207,12 @@ impl Worker {
         match unsafe { self.local().take_half() } {
             Some(half) => {
                 injector.push_batch(half);
-                // SAFETY: owner; half the ring was just freed.
-                let pushed = unsafe { self.local().push(task) };
-                debug_assert!(pushed.is_ok());
+                // SAFETY: owner. Half the ring was just freed, so this normally succeeds; if it
+                // does not, the task goes to the injector too (never dropped here: a pooled task's
+                // runnable must only ever be dropped through `drop_runnable`).
+                if let Err(task) = unsafe { self.local().push(task) } {
+                    injector.push(task);
+                }
             }
             // A thief is copying out of the ring right now: send just this task.
             None => injector.push(task),
