@@ -67,13 +67,28 @@ mod event {
             &self,
             recheck: impl FnOnce() -> bool,
             timeout: Option<Duration>,
+            local: Option<&LocalWake>,
         ) -> bool {
             event_listener::listener!(self.0 => listener);
             if recheck() {
                 return false;
             }
             match timeout {
-                None => async_io::block_on(listener),
+                None => {
+                    async_io::block_on(std::future::poll_fn(|cx| {
+                        if let Some(l) = local {
+                            if l.woken.replace(false) {
+                                return std::task::Poll::Ready(());
+                            }
+                            *l.waker.borrow_mut() = Some(cx.waker().clone());
+                        }
+                        std::future::Future::poll(std::pin::Pin::new(&mut listener), cx)
+                    }));
+                    if let Some(l) = local {
+                        l.waker.borrow_mut().take();
+                        l.woken.set(false);
+                    }
+                }
                 Some(t) => {
                     listener.wait_timeout(t);
                 }
@@ -81,11 +96,33 @@ mod event {
             true
         }
     }
+
+    /// Ends a parked worker's wait from its own thread: the reactor, driven by that worker while
+    /// it is parked, woke tasks and put them in the worker's own queue, so the worker should run
+    /// them instead of waiting for somebody to notify it.
+    #[derive(Default)]
+    pub(crate) struct LocalWake {
+        woken: std::cell::Cell<bool>,
+        waker: std::cell::RefCell<Option<std::task::Waker>>,
+    }
+
+    impl LocalWake {
+        pub(crate) fn wake(&self) {
+            self.woken.set(true);
+            if let Some(w) = self.waker.borrow().as_ref() {
+                w.wake_by_ref();
+            }
+        }
+    }
 }
 
 #[cfg(loom)]
 mod event {
     use loom::sync::{Condvar, Mutex};
+
+    /// No reactor under loom: nothing to end a wait early.
+    #[derive(Default)]
+    pub(crate) struct LocalWake;
     use std::time::Duration;
 
     /// A loom-checkable stand-in for `event_listener::Event`.
@@ -116,6 +153,7 @@ mod event {
             &self,
             recheck: impl FnOnce() -> bool,
             _timeout: Option<Duration>,
+            _local: Option<&LocalWake>,
         ) -> bool {
             let seen = *self.epoch.lock().unwrap();
             if recheck() {
@@ -130,4 +168,4 @@ mod event {
     }
 }
 
-pub(crate) use event::Event;
+pub(crate) use event::{Event, LocalWake};

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{fence, AtomicUsize, Event, Ordering::SeqCst};
+use crate::sync::{fence, AtomicUsize, Event, LocalWake, Ordering::SeqCst};
 
 /// Parked workers of one NUMA node.
 struct NodeSleepers {
@@ -123,6 +123,7 @@ impl Idle {
         node: usize,
         has_work: impl FnOnce() -> bool,
         timeout: Option<Duration>,
+        local: Option<&LocalWake>,
     ) -> bool {
         let slot = &self.nodes[node];
         let waited = slot.event.wait_unless(
@@ -133,6 +134,7 @@ impl Idle {
                 has_work()
             },
             timeout,
+            local,
         );
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
@@ -179,7 +181,7 @@ mod tests {
     #[test]
     fn park_returns_at_once_when_work_is_there() {
         let idle = Idle::new(2, vec![vec![0]]);
-        assert!(!idle.park(0, || true, None));
+        assert!(!idle.park(0, || true, None, None));
         assert_eq!(idle.sleepers(), 0);
     }
 
@@ -193,7 +195,7 @@ mod tests {
             let (idle, work) = (idle.clone(), work.clone());
             std::thread::spawn(move || {
                 while !work.load(SeqCst) {
-                    idle.park(1, || work.load(SeqCst), None);
+                    idle.park(1, || work.load(SeqCst), None, None);
                 }
             })
         };
@@ -264,7 +266,7 @@ mod loom_tests {
                         continue;
                     }
                 }
-                self.idle.park(node, || self.has_work(), None);
+                self.idle.park(node, || self.has_work(), None, None);
             }
         }
     }

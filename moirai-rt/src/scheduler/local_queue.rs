@@ -30,7 +30,7 @@ use crate::sync::{AtomicU32, AtomicU64, Ordering::*, UnsafeCell};
 
 /// Capacity of a worker's ring (a power of two).
 #[cfg(not(loom))]
-pub(crate) const CAP: usize = 256;
+pub(crate) const CAP: usize = 1024;
 #[cfg(loom)]
 pub(crate) const CAP: usize = 4;
 const MASK: u32 = CAP as u32 - 1;

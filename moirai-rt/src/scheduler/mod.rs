@@ -3,7 +3,7 @@
 //!
 //! # Queues
 //!
-//! * each worker: a fixed FIFO ring ([`local_queue`], 256 tasks; when full, half of it
+//! * each worker: a fixed FIFO ring ([`local_queue`], 1024 tasks; when full, half of it
 //!   overflows to the node injector) and a LIFO slot for the task it woke last (`worker.rs`);
 //! * each node: an `Injector`, fed by overflows, by `spawn_on`, and by wake-ups from threads
 //!   that are not workers of this runtime (a task goes back to its home node);
@@ -148,6 +148,8 @@ impl Shared {
         }
         if let Some(worker) = worker::current_of(self) {
             worker.schedule_local(runnable, woken_while_running);
+        } else if let Some(worker) = worker::parked_of(self) {
+            worker.schedule_while_parked(runnable);
         } else {
             let node = runnable.metadata().home_node();
             self.push_to_node(node, runnable);

@@ -56,6 +56,8 @@ pub(crate) struct Worker {
     /// Set while the worker is parked (possibly driving the I/O reactor): tasks woken by the
     /// reactor on this thread must then go where a worker will see them, not to this LIFO slot.
     parked: Cell<bool>,
+    /// Ends this worker's park when the reactor it drives wakes tasks into its own queue.
+    local_wake: crate::sync::LocalWake,
 }
 
 thread_local! {
@@ -76,6 +78,11 @@ pub(crate) fn current() -> Option<&'static Worker> {
 /// (not parked in the reactor).
 pub(crate) fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
     current().filter(|w| Arc::ptr_eq(&w.shared, shared) && !w.parked.get())
+}
+
+/// The worker of runtime `shared` on this thread while it is parked (driving the reactor).
+pub(crate) fn parked_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
+    current().filter(|w| Arc::ptr_eq(&w.shared, shared) && w.parked.get())
 }
 
 struct ClearCurrent;
@@ -103,6 +110,7 @@ impl Worker {
             remote_skipped: Cell::new(0),
             pool: LocalPool::default(),
             parked: Cell::new(false),
+            local_wake: Default::default(),
         }
     }
 
@@ -178,6 +186,16 @@ impl Worker {
             self.push_local(previous);
             self.shared.idle.notify_work(self.node);
         }
+    }
+
+    /// Called by the schedule function on this worker's thread while the worker is parked: the
+    /// reactor it drives woke `task`. The task goes to this worker's own queue (visible to
+    /// thieves), and the park ends so that this worker runs it, rather than the task waiting for
+    /// another worker to be woken while this one keeps polling for I/O.
+    pub(crate) fn schedule_while_parked(&self, task: Runnable) {
+        self.push_local(task);
+        self.local_wake.wake();
+        self.shared.idle.notify_work(self.node);
     }
 
     /// Queues a task spawned on this worker.
@@ -394,6 +412,7 @@ impl Worker {
             self.node,
             || shared.has_visible_work() || shared.is_closed(),
             None,
+            Some(&self.local_wake),
         );
         self.parked.set(false);
         if !waited {
