@@ -123,6 +123,10 @@ mod event {
     /// No reactor under loom: nothing to end a wait early.
     #[derive(Default)]
     pub(crate) struct LocalWake;
+
+    impl LocalWake {
+        pub(crate) fn wake(&self) {}
+    }
     use std::time::Duration;
 
     /// A loom-checkable stand-in for `event_listener::Event`.
