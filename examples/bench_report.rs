@@ -62,6 +62,9 @@ fn parse_args() -> Args {
 }
 
 fn time<R: Rt>(rt: &R, w: &Workload<R>) -> f64 {
+    // Let the runtime measured before this one go idle first: on a 2-core machine its workers,
+    // still spinning in their search before they park, would otherwise steal this run's CPU.
+    std::thread::sleep(std::time::Duration::from_millis(5));
     let t = Instant::now();
     (w.run)(rt);
     t.elapsed().as_secs_f64() * 1e9 / w.ops as f64

@@ -1,25 +1,16 @@
+fn spin(n: u64) -> u64 { let mut x = 1u64; for i in 0..n { x = x.rotate_left(5) ^ i; x = std::hint::black_box(x); } x }
 fn main() {
-    let rt = moirai_rt::Runtime::builder()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    for i in 0..20 {
+    let pool = std::env::args().nth(1).is_none();
+    let rt = moirai_rt::Runtime::builder().worker_threads(2).task_pool(pool).build().unwrap();
+    for _ in 0..20 {
         let t = std::time::Instant::now();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let h = rt.handle();
-        std::thread::spawn(move || {
-            let r = moirai_rt::block_on(h.spawn(async {
-                moirai_rt::time::sleep(std::time::Duration::from_millis(10)).await;
-                1
-            }));
-            tx.send(r).unwrap();
-        });
-        match rx.recv_timeout(std::time::Duration::from_secs(3)) {
-            Ok(r) => println!("{i}: {r:?} {:?}", t.elapsed()),
-            Err(_) => {
-                println!("HANG {i}\n{}", rt.metrics());
-                std::process::exit(1)
-            }
-        }
+        rt.block_on(rt.spawn(async {
+            let hs: Vec<_> = (0..64).map(|_| moirai_rt::spawn(async { spin(100_000) })).collect();
+            let mut a = 0; for h in hs { a ^= h.await.unwrap(); } a
+        })).unwrap();
+        print!("{:?} ", t.elapsed());
     }
+    println!();
+    let m = rt.metrics();
+    for w in &m.workers { println!("w{} polls {} lifo {} local {} sib {} global {} parks {}", w.worker, w.counters.polls, w.counters.from_lifo, w.counters.from_local, w.counters.sibling_tasks, w.counters.global_tasks, w.counters.parks); }
 }

@@ -35,7 +35,7 @@ const LIFO_STREAK: u32 = 3;
 const COOP_BUDGET: u32 = 128;
 
 /// Rounds of searching (with growing pauses) before a worker parks.
-const SEARCH_ROUNDS: u32 = 16;
+const SEARCH_ROUNDS: u32 = 4;
 
 /// Longest remote-steal backoff, in failed search rounds skipped.
 const MAX_REMOTE_BACKOFF: u32 = 16;
