@@ -173,3 +173,23 @@ mod event {
 }
 
 pub(crate) use event::{Event, LocalWake};
+
+/// Processes ready I/O events and expired timers without blocking, if no other thread is driving
+/// async-io's reactor right now. (`async_io::block_on` of a future that is pending once does
+/// exactly one non-blocking reactor turn; async-io has no other public way to do it.)
+#[cfg(not(loom))]
+pub(crate) fn poll_reactor() {
+    let mut first = true;
+    async_io::block_on(std::future::poll_fn(|cx| {
+        if std::mem::take(&mut first) {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    }));
+}
+
+/// No reactor under loom.
+#[cfg(loom)]
+pub(crate) fn poll_reactor() {}

@@ -242,6 +242,9 @@ impl Worker {
         self.tick.set(tick);
         let c = self.counters();
         if tick % FAIRNESS_INTERVAL == 0 {
+            // Busy workers never park, so nobody would drive the reactor under load but
+            // async-io's own thread (with back-off): poll it now and then without blocking.
+            crate::sync::poll_reactor();
             if let Some(t) = self.take_from_node_injector() {
                 return Some(t);
             }
