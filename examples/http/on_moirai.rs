@@ -12,8 +12,7 @@ pub fn serve(port: u16) -> std::io::Result<()> {
     let rt = moirai::Runtime::new().map_err(std::io::Error::other)?;
     // The accept loop is itself a task, so it runs on the workers like everything else.
     rt.block_on(rt.spawn(accept_loop(port)))
-        // `JoinError` is not `Sync` (it may hold a panic payload), so keep only its message.
-        .map_err(|e| std::io::Error::other(e.to_string()))?
+        .map_err(std::io::Error::from)?
 }
 
 async fn accept_loop(port: u16) -> std::io::Result<()> {
