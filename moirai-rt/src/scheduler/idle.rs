@@ -14,8 +14,8 @@
 //!
 //! Either the publisher's load sees the sleeper (and its notify reaches the already registered
 //! listener), or the sleeper's re-check sees the task. The last searcher to stop searching
-//! re-checks everything for the same reason. `loom` checks this (`tests` below and
-//! `tests/loom_idle.rs`), with the primitives from [`crate::sync`].
+//! re-checks everything for the same reason. `loom` checks this (`loom_tests` below, run with
+//! `RUSTFLAGS="--cfg loom"`), with the primitives from [`crate::sync`].
 //!
 //! # Throttling
 //!

@@ -28,7 +28,10 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering::*, UnsafeCell};
 
-/// Capacity of a worker's ring (a power of two).
+/// Capacity of a worker's ring (a power of two). 1024 rather than tokio's 256: with 256, a
+/// worker holding ~500 yielding tasks (the `yield_many` benchmark) kept pushing half its ring
+/// through the node injector and ran 1.06x-1.18x tokio's time per yield; with 1024, 0.76x-0.82x.
+/// It costs 8 KiB per worker.
 #[cfg(not(loom))]
 pub(crate) const CAP: usize = 1024;
 #[cfg(loom)]
