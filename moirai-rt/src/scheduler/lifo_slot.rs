@@ -31,13 +31,9 @@ impl LifoSlot {
         if self.0.load(Relaxed).is_null() {
             return None;
         }
-        let old = self.0.swap(ptr::null_mut(), AcqRel);
-        // SAFETY: as in `replace`.
-        NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
+        self.steal()
     }
-}
 
-impl LifoSlot {
     /// Empties the slot from any thread (shutdown), without the owner's shortcut.
     pub(crate) fn steal(&self) -> Option<Runnable> {
         let old = self.0.swap(ptr::null_mut(), AcqRel);

@@ -60,6 +60,17 @@ impl TaskMeta {
 
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
 
+/// The schedule function of every task and carrier of the runtime `shared`: hands the runnable
+/// to the scheduler, telling it whether the task woke itself while running (a yield).
+pub(crate) fn schedule_fn(
+    shared: &Arc<Shared>,
+) -> WithInfo<impl Fn(Runnable, async_task::ScheduleInfo) + Send + Sync + 'static> {
+    let scheduler = Arc::clone(shared);
+    WithInfo(move |runnable, info: async_task::ScheduleInfo| {
+        scheduler.schedule(runnable, info.woken_while_running)
+    })
+}
+
 /// Builds a task for `future` on the runtime `shared`, registered in registry shard `shard`.
 ///
 /// Returns the runnable to schedule (the caller decides where it goes) and the join handle. When
@@ -75,10 +86,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let scheduler = Arc::clone(shared);
-    let schedule = WithInfo(move |runnable, info: async_task::ScheduleInfo| {
-        scheduler.schedule(runnable, info.woken_while_running)
-    });
+    let schedule = schedule_fn(shared);
     let builder = async_task::Builder::new().metadata(TaskMeta::plain(home_node));
     let registry = &shared.registry;
     let (runnable, task) = match registry.reserve(shard) {

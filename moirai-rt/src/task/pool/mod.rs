@@ -31,8 +31,6 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_task::WithInfo;
-
 use carrier::{fits, CarrierFuture, FREE};
 pub(crate) use carrier::{CarrierHeader, JoinOutcome, PooledJoin};
 
@@ -166,10 +164,7 @@ impl SharedPool {
 
 /// Creates a carrier of `class` and files it, free, in the pool (the caller then pops it).
 fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
-    let scheduler = Arc::clone(shared);
-    let schedule = WithInfo(move |runnable, info: async_task::ScheduleInfo| {
-        scheduler.schedule(runnable, info.woken_while_running)
-    });
+    let schedule = super::schedule_fn(shared);
     let builder = async_task::Builder::new().metadata(TaskMeta::carrier());
     let registry = &shared.registry;
     let Some(mut slot) = registry.reserve(shard) else {
