@@ -420,6 +420,20 @@ mod loom_tests {
     use super::*;
     use loom::sync::Arc;
 
+    /// A thief's turn: one steal into a queue of its own, then everything it got.
+    fn steal_once(victim: &LocalQueue<usize>, limit: usize) -> Vec<usize> {
+        let mine = LocalQueue::default();
+        let mut got = Vec::new();
+        // SAFETY: `mine` is owned by this thread.
+        if let Some((t, _)) = unsafe { victim.steal_into(&mine, limit) } {
+            got.push(t);
+            while let Some(t) = unsafe { mine.pop() } {
+                got.push(t);
+            }
+        }
+        got
+    }
+
     /// The owner pushes and pops while a thief steals: every task comes out exactly once.
     #[test]
     fn owner_and_thief_share_without_loss_or_duplication() {
@@ -427,18 +441,7 @@ mod loom_tests {
             let victim = Arc::new(LocalQueue::default());
             let thief = {
                 let victim = victim.clone();
-                loom::thread::spawn(move || {
-                    let mine = LocalQueue::default();
-                    let mut got = Vec::new();
-                    // SAFETY: `mine` is owned by this thread.
-                    if let Some((t, _)) = unsafe { victim.steal_into(&mine, 4) } {
-                        got.push(t);
-                        while let Some(t) = unsafe { mine.pop() } {
-                            got.push(t);
-                        }
-                    }
-                    got
-                })
+                loom::thread::spawn(move || steal_once(&victim, 4))
             };
             let mut got = Vec::new();
             // SAFETY: this thread owns `victim`.
@@ -474,18 +477,7 @@ mod loom_tests {
             }
             let thief = {
                 let victim = victim.clone();
-                loom::thread::spawn(move || {
-                    let mine = LocalQueue::default();
-                    let mut got = Vec::new();
-                    // SAFETY: `mine` is owned by this thread.
-                    if let Some((t, _)) = unsafe { victim.steal_into(&mine, CAP) } {
-                        got.push(t);
-                        while let Some(t) = unsafe { mine.pop() } {
-                            got.push(t);
-                        }
-                    }
-                    got
-                })
+                loom::thread::spawn(move || steal_once(&victim, CAP))
             };
             let mut got = Vec::new();
             // SAFETY: this thread owns `victim`.
@@ -522,18 +514,7 @@ mod loom_tests {
             let thieves: Vec<_> = (0..2)
                 .map(|_| {
                     let victim = victim.clone();
-                    loom::thread::spawn(move || {
-                        let mine = LocalQueue::default();
-                        let mut got = Vec::new();
-                        // SAFETY: `mine` is owned by this thread.
-                        if let Some((t, _)) = unsafe { victim.steal_into(&mine, 4) } {
-                            got.push(t);
-                            while let Some(t) = unsafe { mine.pop() } {
-                                got.push(t);
-                            }
-                        }
-                        got
-                    })
+                    loom::thread::spawn(move || steal_once(&victim, 4))
                 })
                 .collect();
             let mut got: Vec<usize> = Vec::new();
