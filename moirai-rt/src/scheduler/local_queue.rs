@@ -521,9 +521,8 @@ mod loom_tests {
             // SAFETY: this thread owns `victim`.
             unsafe {
                 if victim.push(CAP).is_err() {
-                    match victim.take_half() {
-                        Some(half) => got.extend(half),
-                        None => {}
+                    if let Some(half) = victim.take_half() {
+                        got.extend(half);
                     }
                     got.push(CAP);
                 }
