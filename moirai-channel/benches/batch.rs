@@ -6,14 +6,15 @@
 //! * light-load latency (printed after the criterion groups): one message every ~50 µs from a
 //!   plain thread, the consumer task records send-to-receive time; p50 and p99.
 //!
+//! The zero-copy channel (`moirai_channel::zero_copy`, through `send`/`recv`) runs alongside the
+//! peers: the bar compares the batch channel with it too.
+//!
 //! Run: `cargo bench -p moirai-channel --bench batch`.
-//! The zero-copy channel (`moirai_channel::zero_copy`) is not on this branch; add it here when
-//! merging.
 
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
-use moirai_channel::batch;
+use moirai_channel::{batch, zero_copy};
 use tokio::runtime::Runtime;
 
 const CAPACITY: usize = 1024;
@@ -97,6 +98,17 @@ fn batch_recv_batch(rt: &Runtime, producers: u64, per: u64) -> Duration {
     })
 }
 
+fn zero_copy(rt: &Runtime, producers: u64, per: u64) -> Duration {
+    run_channel!(
+        rt,
+        producers,
+        per,
+        zero_copy::channel::<u64>(CAPACITY),
+        |tx, v| tx.send(v).await.unwrap(),
+        |rx| rx.recv().await
+    )
+}
+
 fn tokio_mpsc(rt: &Runtime, producers: u64, per: u64) -> Duration {
     run_channel!(
         rt,
@@ -157,6 +169,7 @@ type Runner = fn(&Runtime, u64, u64) -> Duration;
 const CHANNELS: &[(&str, Runner)] = &[
     ("batch", batch_recv),
     ("batch_recv_batch", batch_recv_batch),
+    ("zero_copy", zero_copy),
     ("tokio_mpsc", tokio_mpsc),
     ("async_channel", async_channel),
     ("flume", flume),
@@ -227,6 +240,7 @@ fn latency_table() {
     let (rounds, n) = (5, 1_000);
     let names = [
         "batch",
+        "zero_copy",
         "tokio_mpsc",
         "async_channel",
         "flume",
@@ -245,32 +259,39 @@ fn latency_table() {
         samples[1].extend(latency!(
             rt,
             n,
-            tokio::sync::mpsc::channel::<u64>(CAPACITY),
+            zero_copy::channel::<u64>(CAPACITY),
             |tx, v| tx.send(v).await.unwrap(),
             |rx| rx.recv().await
         ));
         samples[2].extend(latency!(
             rt,
             n,
+            tokio::sync::mpsc::channel::<u64>(CAPACITY),
+            |tx, v| tx.send(v).await.unwrap(),
+            |rx| rx.recv().await
+        ));
+        samples[3].extend(latency!(
+            rt,
+            n,
             async_channel::bounded::<u64>(CAPACITY),
             |tx, v| tx.send(v).await.unwrap(),
             |rx| rx.recv().await.ok()
         ));
-        samples[3].extend(latency!(
+        samples[4].extend(latency!(
             rt,
             n,
             flume::bounded::<u64>(CAPACITY),
             |tx, v| tx.send_async(v).await.unwrap(),
             |rx| rx.recv_async().await.ok()
         ));
-        samples[4].extend(latency!(
+        samples[5].extend(latency!(
             rt,
             n,
             kanal::bounded_async::<u64>(CAPACITY),
             |tx, v| tx.send(v).await.unwrap(),
             |rx| rx.recv().await.ok()
         ));
-        samples[5].extend(latency!(
+        samples[6].extend(latency!(
             rt,
             n,
             thingbuf::mpsc::channel::<u64>(CAPACITY),

@@ -43,6 +43,7 @@ pub fn with_budget<R>(units: u32, f: impl FnOnce() -> R) -> R {
 
 /// Spends one unit of the current task's budget, or (when it is spent) wakes the task and
 /// returns `Pending` so that it yields. Always ready when no budget is set.
+#[inline]
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     BUDGET.with(|b| match b.get() {
         None => Poll::Ready(()),
@@ -58,6 +59,7 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 }
 
 /// [`poll_proceed`] as a future.
+#[inline]
 pub async fn proceed() {
     poll_fn(poll_proceed).await
 }

@@ -160,6 +160,71 @@ fn every_message_once_in_sender_order_with_backpressure() {
     assert!(stats.threshold >= 1 && stats.threshold <= 32);
 }
 
+/// The receiver keeps picking up partial batches (its side of the owner/remote slot lock, with
+/// the process-wide barrier) while the senders keep pushing into them (the owner side, with no
+/// fence): nothing may be lost, duplicated or reordered.
+#[test]
+fn pickups_racing_pushes_lose_nothing() {
+    let senders = 3;
+    let per_sender = n(30_000);
+    let drops = counters(senders * per_sender);
+    let (tx, mut rx) = Builder::new(1 << 16)
+        .min_batch(64)
+        .max_batch(64)
+        .max_delay(Duration::from_micros(1))
+        .build::<Tracked>();
+    let handles: Vec<_> = (0..senders)
+        .map(|s| {
+            let mut tx = tx.clone();
+            let drops = Arc::clone(&drops);
+            thread::spawn(move || {
+                block_on(async {
+                    for seq in 0..per_sender {
+                        let msg = Tracked {
+                            sender: s,
+                            seq,
+                            drops: Arc::clone(&drops),
+                            index: s * per_sender + seq,
+                        };
+                        tx.send(msg).await.unwrap();
+                        if seq % 7 == 0 {
+                            // Leave the batch partial for a while: the receiver catches up and
+                            // picks it up from under us.
+                            thread::yield_now();
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut next = vec![0; senders];
+    let mut received = 0;
+    block_on(async {
+        while let Some(batch) = rx.recv_batch().await {
+            for msg in batch {
+                assert_eq!(
+                    msg.seq, next[msg.sender],
+                    "sender {} out of order",
+                    msg.sender
+                );
+                next[msg.sender] += 1;
+                received += 1;
+            }
+        }
+    });
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(received, senders * per_sender);
+    assert_each_dropped_once(&drops);
+    let stats = rx.stats();
+    assert!(
+        stats.flushes_idle_receiver + stats.flushes_delay > 0,
+        "the receiver never picked up a partial batch: {stats:?}"
+    );
+}
+
 #[test]
 fn recv_one_at_a_time_keeps_order() {
     let per_sender = n(10_000);

@@ -158,3 +158,33 @@ fn pickup_races_a_sender_mid_push() {
         assert_eq!(SEEN.load(Ordering::Relaxed), 2);
     });
 }
+
+/// The owner/remote lock on its own: an owner that locks twice and a remote that locks once
+/// (twice, the second time sharing a barrier with a request it then cancels) never hold the value
+/// at once — loom's `UnsafeCell` reports any overlapping access — and no update is lost.
+#[test]
+fn owner_lock_excludes_owner_and_remote() {
+    use super::sync::OwnerLock;
+    model(|| {
+        let lock = Arc::new(OwnerLock::new(0u32));
+        let other = Arc::new(OwnerLock::new(0u32));
+        let remote = {
+            let (lock, other) = (Arc::clone(&lock), Arc::clone(&other));
+            thread::spawn(move || {
+                lock.with_remote(|v| *v += 10);
+                lock.request();
+                other.request();
+                super::barrier::heavy();
+                // SAFETY: requested just above, then the barrier; this is the only remote.
+                unsafe { lock.with_requested(|v| *v += 10) };
+                other.cancel_request();
+            })
+        };
+        lock.with_owner(|v| *v += 1);
+        lock.with_owner(|v| *v += 1);
+        other.with_owner(|v| *v += 1);
+        remote.join().unwrap();
+        assert_eq!(lock.with_owner(|v| *v), 22);
+        assert_eq!(other.with_owner(|v| *v), 1);
+    });
+}

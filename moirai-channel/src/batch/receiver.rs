@@ -9,7 +9,7 @@ use futures_core::Stream;
 
 use super::adapt::Adapter;
 use super::buffer::Batch;
-use super::shared::Shared;
+use super::shared::{Patience, Shared};
 use super::stats::Stats;
 use super::sync::Arc;
 
@@ -24,6 +24,8 @@ pub struct Receiver<T> {
     /// The rest of the batch `recv` is working through, last message first.
     current: Vec<T>,
     adapter: Adapter,
+    /// Set while partial batches are filling under load (see `Shared::still_young`).
+    patience: Option<Patience>,
 }
 
 impl<T> Receiver<T> {
@@ -34,6 +36,7 @@ impl<T> Receiver<T> {
             shared,
             current: Vec::new(),
             adapter,
+            patience: None,
         }
     }
 
@@ -55,10 +58,13 @@ impl<T> Receiver<T> {
         if let Some(value) = self.current.pop() {
             return Poll::Ready(Some(value));
         }
+        if self.stay_patient(cx) {
+            return Poll::Pending;
+        }
         let recycle = Some(std::mem::take(&mut self.current));
         match self
             .shared
-            .poll_batch(cx.waker(), recycle, &mut self.adapter)
+            .poll_batch(cx.waker(), recycle, &mut self.adapter, &mut self.patience)
         {
             Poll::Ready(Some(mut batch)) => {
                 batch.reverse();
@@ -78,10 +84,25 @@ impl<T> Receiver<T> {
             rest.reverse();
             return Poll::Ready(Some(Batch::new(rest, Arc::clone(&self.shared))));
         }
+        if self.stay_patient(cx) {
+            return Poll::Pending;
+        }
         let recycle = Some(std::mem::take(&mut self.current));
         self.shared
-            .poll_batch(cx.waker(), recycle, &mut self.adapter)
+            .poll_batch(cx.waker(), recycle, &mut self.adapter, &mut self.patience)
             .map(|b| b.map(|b| Batch::new(b, Arc::clone(&self.shared))))
+    }
+
+    /// While partial batches fill under load, polls again later (waking itself) without taking
+    /// the state mutex that publishing senders need.
+    fn stay_patient(&mut self, cx: &mut Context<'_>) -> bool {
+        match &self.patience {
+            Some(p) if self.shared.still_young(p) => {
+                cx.waker().wake_by_ref();
+                true
+            }
+            _ => false,
+        }
     }
 
     /// A snapshot of the channel's counters.

@@ -80,6 +80,7 @@ impl<T> Sender<T> {
     }
 
     /// Without a waker, `Full` is an error instead of `Pending`.
+    #[inline]
     fn poll_send(
         &mut self,
         waker: Option<&Waker>,

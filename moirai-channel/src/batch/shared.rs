@@ -1,7 +1,9 @@
 //! The state senders and the receiver share, and the publish/pickup protocol over it.
 //!
-//! * Each sender owns a [`Slot`]: its partial batch behind a [`SpinLock`]. A `send` locks only
-//!   its own slot (one atomic swap, one release store), pushes, and decides whether to publish.
+//! * Each sender owns a [`Slot`]: its partial batch behind an [`OwnerLock`]. A `send` locks only
+//!   its own slot (plain stores and loads, no read-modify-write and no fence: the receiver pays
+//!   for the ordering with a `membarrier`, see [`super::barrier`]), pushes, and decides whether
+//!   to publish.
 //! * Publishing moves the slot's whole `Vec` into the shared queue of batches under the state
 //!   mutex: one synchronisation per batch. The queue is bounded in *items* (`capacity`); a batch
 //!   that does not fit waits, except that an empty queue takes any batch, so a batch larger than
@@ -13,9 +15,12 @@
 //!   publishes at once: a message can never be stranded in a slot while the receiver sleeps.
 //! * Under measured load (threshold above `min_batch`), a receiver that finds the queue empty
 //!   but partial batches younger than `max_delay` (at most 200 µs) yields (wakes itself,
-//!   returns `Pending`) instead of taking tiny batches and going to sleep; a partial batch that
-//!   reaches that age, or the threshold, is taken. Under light load the threshold is at its minimum and this never
-//!   happens. (Under loom time stands still and the threshold never leaves the minimum.)
+//!   returns `Pending`) instead of taking tiny batches and going to sleep; a batch that reaches
+//!   that age is taken. A *full* batch still in its slot belongs to a sender waiting for room,
+//!   which every pop of a batch wakes: it publishes the batch itself (no barrier), so the
+//!   receiver leaves it alone until it is that old too. Under light load the threshold is at
+//!   its minimum and this never happens. (Under loom time stands still and the threshold never
+//!   leaves the minimum.)
 //! * While the queue is not empty the receiver also moves slots older than `max_delay` to the
 //!   *back* of the queue (behind that sender's earlier batches, so per-sender order holds).
 //! * Emptied `Vec`s go back to a small free list that publishers take their next buffer from.
@@ -28,11 +33,9 @@ use std::task::{Poll, Waker};
 use crossbeam_utils::CachePadded;
 
 use super::adapt::{Adapter, Clock};
+use super::barrier;
 use super::stats::{Cause, Stats};
-use super::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, SpinLock};
-
-/// `Slot::since` of a batch that reached the threshold.
-const SINCE_FULL: u64 = u64::MAX;
+use super::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, SlotLock};
 
 /// The longest a receiver polls (yielding) for a partial batch to fill before taking it, so that
 /// a long `max_delay` cannot turn into a long busy wait.
@@ -57,7 +60,7 @@ pub(crate) struct Config {
 /// A sender's partial batch, on its own cache line: each `send` writes its slot's lock, which
 /// must not share a line with another sender's.
 pub(crate) struct Slot<T> {
-    partial: CachePadded<SpinLock<Partial<T>>>,
+    partial: CachePadded<SlotLock<Partial<T>>>,
     /// `started + 1` of the partial batch, 0 when empty: written under the lock, read without
     /// it by a receiver deciding whether to wait for this batch to fill, so that polling does
     /// not pull the lock's cache line away from a busy sender. Only a hint: a receiver that
@@ -74,7 +77,7 @@ struct Partial<T> {
 impl<T> Slot<T> {
     fn new() -> Self {
         Self {
-            partial: CachePadded::new(SpinLock::new(Partial {
+            partial: CachePadded::new(SlotLock::new(Partial {
                 buf: Vec::new(),
                 started: 0,
             })),
@@ -82,9 +85,19 @@ impl<T> Slot<T> {
         }
     }
 
-    /// Replaces the partial batch with `spare` and returns it.
-    fn take(&self, spare: Vec<T>) -> Vec<T> {
-        self.partial.with(|p| self.swap(p, spare))
+    /// The sender's own take: replaces the partial batch with `spare` and returns it.
+    fn take_owned(&self, spare: Vec<T>) -> Vec<T> {
+        self.partial.with_owner(|p| self.swap(p, spare))
+    }
+
+    /// The receiver's take, after [`OwnerLock::request`] and a heavy barrier.
+    ///
+    /// # Safety
+    /// As [`OwnerLock::with_requested`]: requested, barrier since, and the caller holds the
+    /// state mutex (so it is the only remote).
+    unsafe fn take_requested(&self, spare: Vec<T>) -> Vec<T> {
+        // SAFETY: forwarded from the caller.
+        unsafe { self.partial.with_requested(|p| self.swap(p, spare)) }
     }
 
     /// Under the lock: replaces the partial batch with `spare` and returns it.
@@ -136,16 +149,29 @@ pub(crate) enum Publish<T> {
     Closed(Vec<T>),
 }
 
+/// What a receiver that `poll_batch` told to wait for partial batches to fill may skip the
+/// state mutex for (see [`Shared::still_young`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Patience {
+    events: u64,
+    ripe_at: u64,
+}
+
 /// What [`Shared::take_ripe`] found.
 enum Ripe<T> {
     Taken(Vec<T>),
-    Young,
+    /// Partial batches are filling; the oldest becomes ripe at this clock reading.
+    Young(u64),
     None,
 }
 
 /// The channel's shared half.
 pub(crate) struct Shared<T> {
     hot: CachePadded<Hot>,
+    /// Counts changes that can end a receiver's patience (a batch enqueued, a sender gone), so
+    /// that a patient receiver can poll without the state mutex (see [`Shared::still_young`]).
+    /// Written under the mutex.
+    events: CachePadded<AtomicU64>,
     state: Mutex<State<T>>,
     config: Config,
     clock: ChannelClock,
@@ -154,8 +180,11 @@ pub(crate) struct Shared<T> {
 impl<T> Shared<T> {
     /// A channel with one sender, whose slot is returned alongside.
     pub(crate) fn new(config: Config) -> (Arc<Self>, Arc<Slot<T>>) {
+        // Before any slot exists: senders rely on the barrier mode never changing.
+        barrier::init();
         let slot = Arc::new(Slot::new());
         let shared = Arc::new(Self {
+            events: CachePadded::new(AtomicU64::new(0)),
             hot: CachePadded::new(Hot {
                 rx_waiting: AtomicBool::new(false),
                 rx_closed: AtomicBool::new(false),
@@ -202,9 +231,10 @@ impl<T> Shared<T> {
     }
 
     /// Pushes `value` into `slot` unless the slot is at the threshold (`force` pushes anyway).
+    #[inline]
     pub(crate) fn push(&self, slot: &Slot<T>, value: T, force: bool) -> Push<T> {
         let threshold = self.hot.threshold.load(Relaxed);
-        slot.partial.with(|p| {
+        slot.partial.with_owner(|p| {
             if !force && p.buf.len() >= threshold {
                 return Push::Full(value);
             }
@@ -213,10 +243,6 @@ impl<T> Shared<T> {
             if len == 1 {
                 p.started = self.clock.now_nanos();
                 slot.since.store(p.started + 1, Relaxed);
-            }
-            if len >= threshold {
-                // Full: if the publish below finds no room, a receiver must not wait for it.
-                slot.since.store(SINCE_FULL, Relaxed);
             }
             // Read under the slot lock: a receiver that scanned this slot before we locked it
             // raised `rx_waiting` before its scan, and its unlock happens-before our lock.
@@ -233,7 +259,7 @@ impl<T> Shared<T> {
     /// Whether `slot` is below the threshold (a push would not need a publish first).
     pub(crate) fn has_room(&self, slot: &Slot<T>) -> bool {
         let threshold = self.hot.threshold.load(Relaxed);
-        slot.partial.with(|p| p.buf.len() < threshold)
+        slot.partial.with_owner(|p| p.buf.len() < threshold)
     }
 
     /// Moves `slot`'s partial batch into the queue if there is room.
@@ -246,12 +272,12 @@ impl<T> Shared<T> {
         let mut st = self.state.lock();
         if st.rx_closed {
             drop(st);
-            return Publish::Closed(slot.take(Vec::new()));
+            return Publish::Closed(slot.take_owned(Vec::new()));
         }
         let capacity = self.config.capacity;
         let spare = self.spare(&mut st);
         let queued = st.queued;
-        let taken = slot.partial.with(|p| {
+        let taken = slot.partial.with_owner(|p| {
             let n = p.buf.len();
             if n == 0 || (queued > 0 && queued + n > capacity) {
                 Err((n, spare))
@@ -282,6 +308,7 @@ impl<T> Shared<T> {
 
     /// Appends a batch and takes the receiver's waker, if it waits.
     fn enqueue(&self, st: &mut State<T>, batch: Vec<T>, cause: Cause) -> Option<Waker> {
+        self.bump_events();
         st.stats.record(cause, batch.len());
         st.queued += batch.len();
         st.queue.push_back(batch);
@@ -293,7 +320,7 @@ impl<T> Shared<T> {
     /// receiver is gone, dropped here, outside every lock.
     pub(crate) fn detach(&self, slot: &Arc<Slot<T>>) {
         let mut st = self.state.lock();
-        let held = slot.take(Vec::new());
+        let held = slot.take_owned(Vec::new());
         let mut rx = None;
         let mut dropped = Vec::new();
         if st.rx_closed {
@@ -303,6 +330,7 @@ impl<T> Shared<T> {
         }
         st.slots.retain(|s| !Arc::ptr_eq(s, slot));
         st.senders -= 1;
+        self.bump_events();
         if st.senders == 0 {
             rx = rx.or_else(|| st.rx_waker.take());
         }
@@ -317,8 +345,10 @@ impl<T> Shared<T> {
         waker: &Waker,
         recycle: Option<Vec<T>>,
         adapter: &mut Adapter,
+        patience: &mut Option<Patience>,
     ) -> Poll<Option<Vec<T>>> {
         let now = self.now();
+        *patience = None;
         let mut st = self.state.lock();
         if let Some(buf) = recycle {
             self.keep_free(&mut st, buf);
@@ -354,8 +384,10 @@ impl<T> Shared<T> {
                     self.adapt(adapter, now, batch.len(), senders);
                     return Poll::Ready(Some(batch));
                 }
-                Ripe::Young => {
+                Ripe::Young(ripe_at) => {
+                    let events = self.events.load(Relaxed);
                     drop(st);
+                    *patience = Some(Patience { events, ripe_at });
                     waker.wake_by_ref();
                     return Poll::Pending;
                 }
@@ -367,15 +399,28 @@ impl<T> Shared<T> {
             st.rx_waker = Some(waker.clone());
         }
         self.hot.rx_waiting.store(true, Relaxed);
+        // One barrier for the whole scan: it orders `rx_waiting` before every sender's next
+        // check of it, and every sender's last push before our look at its slot.
+        st.slots.iter().for_each(|s| s.partial.request());
+        barrier::heavy();
         let n = st.slots.len();
+        let mut found = None;
         for k in 0..n {
             let i = (st.scan_from + k) % n;
-            let spare = self.spare(&mut st);
-            let batch = st.slots[i].take(spare);
-            if batch.is_empty() {
-                st.free.push(batch);
+            if found.is_some() {
+                st.slots[i].partial.cancel_request();
                 continue;
             }
+            let spare = self.spare(&mut st);
+            // SAFETY: requested above, the barrier since, and we hold the state mutex.
+            let batch = unsafe { st.slots[i].take_requested(spare) };
+            if batch.is_empty() {
+                st.free.push(batch);
+            } else {
+                found = Some((i, batch));
+            }
+        }
+        if let Some((i, batch)) = found {
             st.scan_from = i + 1;
             st.stats.record(Cause::IdleReceiver, batch.len());
             st.rx_waker = None;
@@ -391,26 +436,41 @@ impl<T> Shared<T> {
         Poll::Pending
     }
 
-    /// Takes the first partial batch that is full or at least `max_delay` (capped at
+    fn bump_events(&self) {
+        // Under the state mutex: a load and a store, no read-modify-write needed.
+        self.events
+            .store(self.events.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// Whether the receiver may keep waiting (yielding) without looking at the state: nothing
+    /// was enqueued and no sender left since `poll_batch` answered "young", and the oldest
+    /// partial batch it saw is not ripe yet. A `false` only sends the receiver back to
+    /// `poll_batch`, so a stale read here costs a mutex, never a message.
+    pub(crate) fn still_young(&self, patience: &Patience) -> bool {
+        self.events.load(Relaxed) == patience.events && self.now() < patience.ripe_at
+    }
+
+    /// Takes the first partial batch that is at least `max_delay` (capped at
     /// [`MAX_PATIENCE_NANOS`]) old, or says whether any is younger. Slots are peeked at through
     /// their `since` hint; only a ripe one is locked.
     fn take_ripe(&self, st: &mut State<T>, now: u64) -> Ripe<T> {
         let patience = self.config.max_delay_nanos.min(MAX_PATIENCE_NANOS);
         let n = st.slots.len();
-        let mut young = false;
+        let mut young = None;
         for k in 0..n {
             let i = (st.scan_from + k) % n;
             let since = st.slots[i].since.load(Relaxed);
             if since == 0 {
                 continue;
             }
-            if since != SINCE_FULL && now.saturating_sub(since - 1) < patience {
-                young = true;
+            if now.saturating_sub(since - 1) < patience {
+                let ripe_at = since - 1 + patience;
+                young = Some(young.map_or(ripe_at, |y: u64| y.min(ripe_at)));
                 continue;
             }
             let spare = self.spare(st);
             let slot = Arc::clone(&st.slots[i]);
-            let taken = slot.partial.with(|p| {
+            let taken = slot.partial.with_remote(|p| {
                 if p.buf.is_empty() {
                     Err(spare)
                 } else {
@@ -426,10 +486,9 @@ impl<T> Shared<T> {
                 Err(spare) => st.free.push(spare),
             }
         }
-        if young {
-            Ripe::Young
-        } else {
-            Ripe::None
+        match young {
+            Some(ripe_at) => Ripe::Young(ripe_at),
+            None => Ripe::None,
         }
     }
 
@@ -437,9 +496,15 @@ impl<T> Shared<T> {
     fn pick_up_aged(&self, st: &mut State<T>, now: u64) {
         let max_delay = self.config.max_delay_nanos;
         for i in 0..st.slots.len() {
+            // Only slots whose hint says "old" are locked (each lock costs the receiver a
+            // barrier); a stale hint only delays the pickup to the next scan.
+            let since = st.slots[i].since.load(Relaxed);
+            if since == 0 || now.saturating_sub(since - 1) < max_delay {
+                continue;
+            }
             let spare = self.spare(st);
             let slot = Arc::clone(&st.slots[i]);
-            let taken = slot.partial.with(|p| {
+            let taken = slot.partial.with_remote(|p| {
                 if !p.buf.is_empty() && now.saturating_sub(p.started) >= max_delay {
                     Ok(slot.swap(p, spare))
                 } else {
@@ -494,7 +559,14 @@ impl<T> Shared<T> {
         self.hot.rx_waiting.store(false, Relaxed);
         let queued = mem::take(&mut st.queue);
         st.queued = 0;
-        let held: Vec<Vec<T>> = st.slots.iter().map(|s| s.take(Vec::new())).collect();
+        st.slots.iter().for_each(|s| s.partial.request());
+        barrier::heavy();
+        let held: Vec<Vec<T>> = st
+            .slots
+            .iter()
+            // SAFETY: requested just above, the barrier since, and we hold the state mutex.
+            .map(|s| unsafe { s.take_requested(Vec::new()) })
+            .collect();
         let waiters = mem::take(&mut st.space_waiters);
         let free = mem::take(&mut st.free);
         st.rx_waker = None;
