@@ -14,6 +14,7 @@ mod args;
 mod compat;
 mod on_moirai;
 mod on_tokio;
+mod socket;
 
 use std::convert::Infallible;
 

@@ -1,11 +1,15 @@
-//! Serving on Moirai: an `async-net` listener, connections spawned through [`MoiraiExecutor`].
+//! Serving on Moirai: a listener on `async-io`'s reactor, connections spawned through
+//! [`MoiraiExecutor`] and read and written through [`Socket`].
 
-use async_net::TcpListener;
+use std::net::TcpListener;
+
+use async_io::Async;
 use hyper::rt::Executor;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 
-use crate::compat::{FuturesIo, MoiraiExecutor};
+use crate::compat::MoiraiExecutor;
+use crate::socket::Socket;
 
 /// Listens on 127.0.0.1:`port` and serves forever (or returns the error that stopped it).
 pub fn serve(port: u16) -> std::io::Result<()> {
@@ -16,16 +20,19 @@ pub fn serve(port: u16) -> std::io::Result<()> {
 }
 
 async fn accept_loop(port: u16) -> std::io::Result<()> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("http: listening on {} (moirai)", listener.local_addr()?);
+    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], port))?;
+    println!(
+        "http: listening on {} (moirai)",
+        listener.get_ref().local_addr()?
+    );
     let exec = MoiraiExecutor;
     loop {
         let (stream, _) = listener.accept().await?;
-        stream.set_nodelay(true)?;
+        stream.get_ref().set_nodelay(true)?;
         exec.execute(async move {
             let conn = http1::Builder::new()
                 .keep_alive(true)
-                .serve_connection(FuturesIo::new(stream), service_fn(crate::hello));
+                .serve_connection(Socket::new(stream), service_fn(crate::hello));
             if let Err(e) = conn.await {
                 eprintln!("http: connection error: {e}");
             }
