@@ -37,9 +37,11 @@ impl<T> UnsafeCell<T> {
 
 #[cfg(not(loom))]
 mod event {
+    #[cfg(test)]
     use std::time::Duration;
 
-    use event_listener::Listener;
+    #[cfg(test)]
+    use event_listener::Listener as _;
 
     /// A wake-up channel for parked workers: a thin wrapper over `event_listener::Event`.
     pub(crate) struct Event(event_listener::Event);
@@ -54,6 +56,11 @@ mod event {
             self.0.notify(n);
         }
 
+        /// Registers a listener now; it completes (as a future) once notified.
+        pub(crate) fn listen(&self) -> Listener {
+            self.0.listen()
+        }
+
         /// Registers a listener (so that no later `notify` can be missed), runs `recheck`, and
         /// blocks only if `recheck` returned `false`. The listener lives on the stack: parking
         /// allocates nothing.
@@ -62,7 +69,9 @@ mod event {
         /// reactor, this one does while it waits (smol's pattern), so timers and sockets of
         /// tasks on this runtime are serviced by an idle worker rather than a helper thread.
         /// Otherwise it simply parks until notified.
-        /// Returns whether it blocked.
+        /// Returns whether it blocked. (Workers park asynchronously instead, see
+        /// `Idle::begin_park`; this blocking form serves the unit tests of the protocol.)
+        #[cfg(test)]
         pub(crate) fn wait_unless(
             &self,
             recheck: impl FnOnce() -> bool,
@@ -113,7 +122,24 @@ mod event {
                 w.wake_by_ref();
             }
         }
+
+        /// Whether `wake` was called since the last look (and forgets it).
+        pub(crate) fn take_woken(&self) -> bool {
+            self.woken.replace(false)
+        }
+
+        /// The waker `wake` wakes from now on (`None` once the park is over).
+        pub(crate) fn set_waker(&self, waker: Option<&std::task::Waker>) {
+            let mut slot = self.waker.borrow_mut();
+            match (slot.as_ref(), waker) {
+                (Some(old), Some(new)) if old.will_wake(new) => {}
+                _ => *slot = waker.cloned(),
+            }
+        }
     }
+
+    /// A registered listener of an [`Event`]: a future that completes once notified.
+    pub(crate) type Listener = event_listener::EventListener;
 }
 
 #[cfg(loom)]
@@ -172,24 +198,6 @@ mod event {
     }
 }
 
-pub(crate) use event::{Event, LocalWake};
-
-/// Processes ready I/O events and expired timers without blocking, if no other thread is driving
-/// async-io's reactor right now. (`async_io::block_on` of a future that is pending once does
-/// exactly one non-blocking reactor turn; async-io has no other public way to do it.)
 #[cfg(not(loom))]
-pub(crate) fn poll_reactor() {
-    let mut first = true;
-    async_io::block_on(std::future::poll_fn(|cx| {
-        if std::mem::take(&mut first) {
-            cx.waker().wake_by_ref();
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    }));
-}
-
-/// No reactor under loom.
-#[cfg(loom)]
-pub(crate) fn poll_reactor() {}
+pub(crate) use event::Listener;
+pub(crate) use event::{Event, LocalWake};

@@ -25,11 +25,14 @@
 //! ([`Idle::end_search`] reports whether it was the last), so workers come up one after another,
 //! as fast as they find work, instead of all at once.
 
+#[cfg(any(loom, test))]
 use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{fence, AtomicUsize, Event, LocalWake, Ordering::SeqCst};
+#[cfg(any(loom, test))]
+use crate::sync::LocalWake;
+use crate::sync::{fence, AtomicUsize, Event, Ordering::SeqCst};
 
 /// Parked workers of one NUMA node.
 struct NodeSleepers {
@@ -115,9 +118,38 @@ impl Idle {
         }
     }
 
+    /// The first half of an asynchronous park (the worker loop runs inside `async_io::block_on`
+    /// and parks by returning `Pending`): registers a listener on `node`'s event, *then* counts
+    /// the caller as a sleeper (`SeqCst`), the same order as [`Idle::park`]. The caller must
+    /// re-check every queue next, and end the park with [`Idle::end_park`] whatever it finds.
+    #[cfg(not(loom))]
+    pub(crate) fn begin_park(&self, node: usize) -> crate::sync::Listener {
+        let slot = &self.nodes[node];
+        let listener = slot.event.listen();
+        slot.sleepers.fetch_add(1, SeqCst);
+        self.sleepers.fetch_add(1, SeqCst);
+        fence(SeqCst);
+        listener
+    }
+
+    /// Ends a park begun with [`Idle::begin_park`]. Dropping a listener that was notified hands
+    /// the notification on to another listener, so none is lost.
+    #[cfg(not(loom))]
+    pub(crate) fn end_park(&self, node: usize, listener: crate::sync::Listener) {
+        let slot = &self.nodes[node];
+        slot.sleepers.fetch_sub(1, SeqCst);
+        self.sleepers.fetch_sub(1, SeqCst);
+        drop(listener);
+    }
+
     /// Parks the calling worker of `node` unless `has_work` (evaluated after the worker counts
     /// as a sleeper) says there is something to do. Returns after a notification, a timeout,
     /// or at once (returning `false`) if `has_work` was true.
+    ///
+    /// The blocking form of [`Idle::begin_park`]/[`Idle::end_park`], with the same order of
+    /// steps: the loom models and the unit tests below check the protocol through it (workers
+    /// park asynchronously outside loom, see `worker::Worker::poll_loop`).
+    #[cfg(any(loom, test))]
     pub(crate) fn park(
         &self,
         node: usize,

@@ -11,10 +11,26 @@
 //!    random start, then the other nodes nearest first (injector, then workers) unless remote
 //!    stealing is backing off, then the global injector;
 //! 5. park.
+//!
+//! Outside loom the loop runs inside one long-lived `async_io::block_on` per worker thread
+//! (smol's pattern): a worker with nothing to do parks by returning `Pending`, and `block_on`
+//! then drives async-io's reactor while it waits, or sleeps if another thread drives it; every
+//! [`FAIRNESS_INTERVAL`] ticks the loop also returns `Pending` after waking itself, which makes
+//! `block_on` take one non-blocking reactor turn, so that busy workers still see I/O.
+//!
+//! The first design called `async_io::block_on` once per park and once per periodic reactor
+//! turn. async-io wakes its own helper thread every time a `block_on` returns, and the helper
+//! then took the free reactor for itself: under HTTP load it drove every reactor turn (strace:
+//! all 18.5k `epoll_wait`s of a 4-second run on the `async-io` thread, 208k context switches
+//! there), and every I/O wake-up crossed from it to a worker through an injector.
 
 use std::cell::Cell;
+#[cfg(not(loom))]
+use std::cell::RefCell;
 use std::ptr;
 use std::sync::Arc;
+#[cfg(not(loom))]
+use std::task::{Context, Poll};
 
 use super::inject::Inject;
 use super::local_queue::LocalQueue;
@@ -58,6 +74,12 @@ pub(crate) struct Worker {
     parked: Cell<bool>,
     /// Ends this worker's park when the reactor it drives wakes tasks into its own queue.
     local_wake: crate::sync::LocalWake,
+    /// The listener of an asynchronous park in progress.
+    #[cfg(not(loom))]
+    listener: RefCell<Option<crate::sync::Listener>>,
+    /// A non-blocking reactor turn is due after the task running now.
+    #[cfg(not(loom))]
+    reactor_due: Cell<bool>,
 }
 
 thread_local! {
@@ -111,6 +133,10 @@ impl Worker {
             pool: LocalPool::default(),
             parked: Cell::new(false),
             local_wake: Default::default(),
+            #[cfg(not(loom))]
+            listener: RefCell::new(None),
+            #[cfg(not(loom))]
+            reactor_due: Cell::new(false),
         }
     }
 
@@ -138,15 +164,7 @@ impl Worker {
     pub(crate) fn run(&self) {
         CURRENT.with(|c| c.set(self));
         let _clear = ClearCurrent;
-        while !self.shared.is_closed() {
-            if let Some(task) = self.next_local() {
-                self.run_task(task);
-            } else if let Some(task) = self.search() {
-                self.run_task(task);
-            } else {
-                self.park();
-            }
-        }
+        self.run_loop();
         drop(_clear);
         if let Some(task) = self.lifo().take() {
             drop_runnable(task);
@@ -156,6 +174,56 @@ impl Worker {
         }
         for carrier in self.pool.drain() {
             drop_runnable(carrier);
+        }
+    }
+
+    /// The loop, inside one long-lived `async_io::block_on` (see the module docs).
+    #[cfg(not(loom))]
+    fn run_loop(&self) {
+        async_io::block_on(std::future::poll_fn(|cx| self.poll_loop(cx)));
+        // Shut down while parked: the listener goes (and with it this worker's sleeper count).
+        if let Some(listener) = self.listener.borrow_mut().take() {
+            self.shared.idle.end_park(self.node, listener);
+        }
+    }
+
+    /// Under loom there is no reactor: the same loop, parking by blocking.
+    #[cfg(loom)]
+    fn run_loop(&self) {
+        while !self.shared.is_closed() {
+            if let Some(task) = self.next_local() {
+                self.run_task(task);
+            } else if let Some(task) = self.search() {
+                self.run_task(task);
+            } else {
+                self.park();
+            }
+        }
+    }
+
+    /// One poll of the worker loop: runs tasks until there are none (then parks: `Pending`), a
+    /// reactor turn is due (`Pending` after a self-wake) or the runtime closes (`Ready`).
+    #[cfg(not(loom))]
+    fn poll_loop(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.parked.get() && self.poll_park(cx).is_pending() {
+            return Poll::Pending;
+        }
+        loop {
+            if self.shared.is_closed() {
+                return Poll::Ready(());
+            }
+            let task = match self.next_local().or_else(|| self.search()) {
+                Some(task) => task,
+                None => match self.begin_park(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => continue,
+                },
+            };
+            self.run_task(task);
+            if self.reactor_due.replace(false) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
         }
     }
 
@@ -243,8 +311,9 @@ impl Worker {
         let c = self.counters();
         if tick % FAIRNESS_INTERVAL == 0 {
             // Busy workers never park, so nobody would drive the reactor under load but
-            // async-io's own thread (with back-off): poll it now and then without blocking.
-            crate::sync::poll_reactor();
+            // async-io's own thread (with back-off): turn it now and then without blocking.
+            #[cfg(not(loom))]
+            self.reactor_due.set(true);
             if let Some(t) = self.take_from_node_injector() {
                 return Some(t);
             }
@@ -402,6 +471,54 @@ impl Worker {
 
     // ---- parking ------------------------------------------------------------------------
 
+    /// Starts an asynchronous park: the same steps as the blocking `park` of the loom build (the last
+    /// searcher re-checks; listener, then sleeper count, then a re-check of every queue), but
+    /// the wait is the `Pending` this returns, and `block_on` drives the reactor meanwhile.
+    /// `Ready` means: look for work again.
+    #[cfg(not(loom))]
+    fn begin_park(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let shared = &*self.shared;
+        if self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work() {
+            return Poll::Ready(());
+        }
+        WorkerCounters::bump(&self.counters().parks, 1);
+        let listener = shared.idle.begin_park(self.node);
+        if shared.has_visible_work() || shared.is_closed() {
+            shared.idle.end_park(self.node, listener);
+            // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
+            // take it: let the searchers that can have the CPU before looking again.
+            std::thread::yield_now();
+            return Poll::Ready(());
+        }
+        *self.listener.borrow_mut() = Some(listener);
+        self.local_wake.take_woken();
+        self.parked.set(true);
+        self.poll_park(cx)
+    }
+
+    /// Polls a park in progress: it ends when the listener is notified, or when the reactor
+    /// (driven by this thread while parked) put tasks in this worker's queue.
+    #[cfg(not(loom))]
+    fn poll_park(&self, cx: &mut Context<'_>) -> Poll<()> {
+        use std::future::Future;
+        let notified = {
+            let mut listener = self.listener.borrow_mut();
+            let listener = listener.as_mut().expect("a parked worker has a listener");
+            std::pin::Pin::new(listener).poll(cx).is_ready()
+        };
+        if !notified && !self.local_wake.take_woken() {
+            self.local_wake.set_waker(Some(cx.waker()));
+            return Poll::Pending;
+        }
+        self.local_wake.set_waker(None);
+        self.parked.set(false);
+        if let Some(listener) = self.listener.borrow_mut().take() {
+            self.shared.idle.end_park(self.node, listener);
+        }
+        Poll::Ready(())
+    }
+
+    #[cfg(loom)]
     fn park(&self) {
         let shared = &*self.shared;
         if self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work() {
