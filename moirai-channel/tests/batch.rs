@@ -105,15 +105,17 @@ fn busy_receiver_picks_up_partial_batches_older_than_max_delay() {
     assert!(block_on(rx.recv_batch()).is_none());
 }
 
-#[test]
-fn every_message_once_in_sender_order_with_backpressure() {
-    let senders = 4;
-    let per_sender = n(20_000);
+/// Runs `senders` threads, each sending `per_sender` tracked messages through its own clone of
+/// `tx` (yielding its thread after every `yield_every`-th message, if given) and dropping it,
+/// usually mid-batch; receives everything with `recv_batch`, checking per-sender order; checks
+/// that each message arrived and was dropped exactly once; returns the channel's stats.
+fn send_all_tracked(
+    (tx, mut rx): (batch::Sender<Tracked>, batch::Receiver<Tracked>),
+    senders: usize,
+    per_sender: usize,
+    yield_every: Option<usize>,
+) -> batch::Stats {
     let drops = counters(senders * per_sender);
-    let (tx, mut rx) = Builder::new(64)
-        .min_batch(1)
-        .max_batch(32)
-        .build::<Tracked>();
     let handles: Vec<_> = (0..senders)
         .map(|s| {
             let mut tx = tx.clone();
@@ -128,68 +130,7 @@ fn every_message_once_in_sender_order_with_backpressure() {
                             index: s * per_sender + seq,
                         };
                         tx.send(msg).await.unwrap();
-                    }
-                })
-                // `tx` dropped here, usually mid-batch.
-            })
-        })
-        .collect();
-    drop(tx);
-    let mut next = vec![0; senders];
-    let mut received = 0;
-    block_on(async {
-        while let Some(batch) = rx.recv_batch().await {
-            for msg in batch {
-                assert_eq!(
-                    msg.seq, next[msg.sender],
-                    "sender {} out of order",
-                    msg.sender
-                );
-                next[msg.sender] += 1;
-                received += 1;
-            }
-        }
-    });
-    for h in handles {
-        h.join().unwrap();
-    }
-    assert_eq!(received, senders * per_sender);
-    assert_each_dropped_once(&drops);
-    let stats = rx.stats();
-    assert_eq!(stats.items_published as usize, senders * per_sender);
-    assert!(stats.threshold >= 1 && stats.threshold <= 32);
-}
-
-/// The receiver keeps picking up partial batches (its side of the owner/remote slot lock, with
-/// the process-wide barrier) while the senders keep pushing into them (the owner side, with no
-/// fence): nothing may be lost, duplicated or reordered.
-#[test]
-fn pickups_racing_pushes_lose_nothing() {
-    let senders = 3;
-    let per_sender = n(30_000);
-    let drops = counters(senders * per_sender);
-    let (tx, mut rx) = Builder::new(1 << 16)
-        .min_batch(64)
-        .max_batch(64)
-        .max_delay(Duration::from_micros(1))
-        .build::<Tracked>();
-    let handles: Vec<_> = (0..senders)
-        .map(|s| {
-            let mut tx = tx.clone();
-            let drops = Arc::clone(&drops);
-            thread::spawn(move || {
-                block_on(async {
-                    for seq in 0..per_sender {
-                        let msg = Tracked {
-                            sender: s,
-                            seq,
-                            drops: Arc::clone(&drops),
-                            index: s * per_sender + seq,
-                        };
-                        tx.send(msg).await.unwrap();
-                        if seq % 7 == 0 {
-                            // Leave the batch partial for a while: the receiver catches up and
-                            // picks it up from under us.
+                        if yield_every.is_some_and(|k| seq % k == 0) {
                             thread::yield_now();
                         }
                     }
@@ -218,7 +159,31 @@ fn pickups_racing_pushes_lose_nothing() {
     }
     assert_eq!(received, senders * per_sender);
     assert_each_dropped_once(&drops);
-    let stats = rx.stats();
+    rx.stats()
+}
+
+#[test]
+fn every_message_once_in_sender_order_with_backpressure() {
+    let (senders, per_sender) = (4, n(20_000));
+    let channel = Builder::new(64).min_batch(1).max_batch(32).build();
+    let stats = send_all_tracked(channel, senders, per_sender, None);
+    assert_eq!(stats.items_published as usize, senders * per_sender);
+    assert!(stats.threshold >= 1 && stats.threshold <= 32);
+}
+
+/// The receiver keeps picking up partial batches (its side of the owner/remote slot lock, with
+/// the process-wide barrier) while the senders keep pushing into them (the owner side, with no
+/// fence): nothing may be lost, duplicated or reordered.
+#[test]
+fn pickups_racing_pushes_lose_nothing() {
+    let channel = Builder::new(1 << 16)
+        .min_batch(64)
+        .max_batch(64)
+        .max_delay(Duration::from_micros(1))
+        .build();
+    // Yielding leaves batches partial for a while: the receiver catches up and picks them up
+    // from under their senders.
+    let stats = send_all_tracked(channel, 3, n(30_000), Some(7));
     assert!(
         stats.flushes_idle_receiver + stats.flushes_delay > 0,
         "the receiver never picked up a partial batch: {stats:?}"
