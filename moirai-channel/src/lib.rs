@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod barrier;
 pub mod batch;
 pub mod coop;
 mod sync;

@@ -174,7 +174,7 @@ fn owner_lock_excludes_owner_and_remote() {
                 lock.with_remote(|v| *v += 10);
                 lock.request();
                 other.request();
-                super::barrier::heavy();
+                crate::barrier::heavy();
                 // SAFETY: requested just above, then the barrier; this is the only remote.
                 unsafe { lock.with_requested(|v| *v += 10) };
                 other.cancel_request();

@@ -57,7 +57,6 @@
 //! ```
 
 pub mod adapt;
-mod barrier;
 mod buffer;
 mod builder;
 mod error;

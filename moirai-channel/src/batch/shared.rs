@@ -33,9 +33,9 @@ use std::task::{Poll, Waker};
 use crossbeam_utils::CachePadded;
 
 use super::adapt::{Adapter, Clock};
-use super::barrier;
 use super::stats::{Cause, Stats};
 use super::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, SlotLock};
+use crate::barrier;
 
 /// The longest a receiver polls (yielding) for a partial batch to fill before taking it, so that
 /// a long `max_delay` cannot turn into a long busy wait.

@@ -5,7 +5,7 @@
 //! `Arc`, `Mutex` and `UnsafeCell` are loom's; otherwise they are std's.
 //!
 //! [`OwnerLock`] guards a sender's partial batch. The sender takes it once per message with
-//! plain stores and loads (no atomic read-modify-write, no fence: see [`super::barrier`]), the
+//! plain stores and loads (no atomic read-modify-write, no fence: see [`crate::barrier`]), the
 //! receiver only when it picks up partial batches; critical sections never await and never
 //! allocate more than a `Vec::push` does.
 
@@ -71,11 +71,11 @@ impl<T> Mutex<T> {
 /// A lock for a value that one thread (the *owner*, a sender) uses all the time and another
 /// (the *remote*, the receiver) only now and then: the owner's lock is two plain stores and a
 /// load, with no atomic read-modify-write and no fence; the remote pays for both with a
-/// [`heavy`](super::barrier::heavy) barrier.
+/// [`heavy`](crate::barrier::heavy) barrier.
 ///
 /// The protocol is Dekker's with an asymmetric barrier:
 ///
-/// * owner: `owner_in = true`; [`light`](super::barrier::light); if `remote_wants` is set, step
+/// * owner: `owner_in = true`; [`light`](crate::barrier::light); if `remote_wants` is set, step
 ///   aside (`owner_in = false`, wait until it clears) and retry; else use the value; then
 ///   `owner_in = false` (release).
 /// * remote ([`request`](Self::request), then [`with_requested`](Self::with_requested)):
@@ -91,7 +91,7 @@ impl<T> Mutex<T> {
 /// Under loom the fences are loom's and the spin loops yield to loom's scheduler, so loom checks
 /// this very code in its own model (`loom_tests::owner_lock_excludes_owner_and_remote`, with the
 /// symmetric fences: loom cannot model `membarrier`, whose guarantee is argued in
-/// [`super::barrier`]). The channel's own loom models use [`SlotLock`], which under loom is a
+/// [`crate::barrier`]). The channel's own loom models use [`SlotLock`], which under loom is a
 /// plain mutex with the same interface: the lock's spin loops multiply loom's state space past
 /// its branch limit, while what the channel relies on — mutual exclusion with acquire/release
 /// ordering — is the same.
@@ -190,7 +190,7 @@ impl<T> OwnerLock<T> {
         let mut spins = 0;
         loop {
             self.owner_in.store(true, Ordering::Relaxed);
-            super::barrier::light();
+            crate::barrier::light();
             // Acquire: if a remote was here before, its writes to the value are ours to see.
             if !self.remote_wants.load(Ordering::Acquire) {
                 break;
@@ -209,7 +209,7 @@ impl<T> OwnerLock<T> {
     }
 
     /// The remote's first step: announces that the remote wants the value. Follow with one
-    /// [`heavy`](super::barrier::heavy) (shared by any number of requests), then
+    /// [`heavy`](crate::barrier::heavy) (shared by any number of requests), then
     /// [`with_requested`](Self::with_requested) or [`cancel_request`](Self::cancel_request).
     pub(crate) fn request(&self) {
         self.remote_wants.store(true, Ordering::Relaxed);
@@ -241,7 +241,7 @@ impl<T> OwnerLock<T> {
     /// The remote's access to a single lock: request, barrier, access.
     pub(crate) fn with_remote<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         self.request();
-        super::barrier::heavy();
+        crate::barrier::heavy();
         // SAFETY: requested just above, then the barrier; the channel serialises remotes.
         unsafe { self.with_requested(f) }
     }
@@ -255,7 +255,7 @@ mod tests {
     /// miri) means the two were inside at once.
     #[test]
     fn owner_lock_is_exclusive() {
-        super::super::barrier::init();
+        crate::barrier::init();
         let lock = Arc::new(OwnerLock::new(0u64));
         let remote_rounds = if cfg!(miri) { 20 } else { 10_000 };
         // A read-modify-write with a window in the middle, so that two holders at once lose an
@@ -301,10 +301,10 @@ mod tests {
     /// leaves the lock usable.
     #[test]
     fn shared_barrier_requests() {
-        super::super::barrier::init();
+        crate::barrier::init();
         let locks: Vec<OwnerLock<u32>> = (0..3).map(OwnerLock::new).collect();
         locks.iter().for_each(OwnerLock::request);
-        super::super::barrier::heavy();
+        crate::barrier::heavy();
         // SAFETY: requested above, then the barrier; this thread is the only remote.
         let sum: u32 = unsafe { locks[0].with_requested(|v| *v) + locks[1].with_requested(|v| *v) };
         locks[2].cancel_request();

@@ -4,13 +4,15 @@
 //!
 //! 1. try the operation (spinning briefly first);
 //! 2. register a listener on the side's [`Event`], increment the side's waiter counter, then a
-//!    `SeqCst` fence;
+//!    *heavy* barrier ([`crate::barrier::heavy`]: `membarrier` on Linux, a `SeqCst` fence
+//!    elsewhere);
 //! 3. try again (the state may have changed before the listener existed); on failure, wait.
 //!
 //! The side's waiter counter counts registrations that no notifier has taken yet. The other
-//! side, after it changed the ring (publish or release), issues a `SeqCst` fence and reads the
-//! counter; only when it is non-zero does it take one registration (decrement) and notify one
-//! *additional* listener. The two fences make this a Dekker pair: either the notifier sees the
+//! side, after it changed the ring (publish or release), issues a *light* barrier (a compiler
+//! fence where the heavy one is `membarrier`, else a `SeqCst` fence) and reads the counter; only
+//! when it is non-zero does it take one registration (decrement) and notify one *additional*
+//! listener. The two barriers make this a Dekker pair: either the notifier sees the
 //! registration, or the waiter's second try sees the change. So no wake-up is lost, the fast
 //! path touches no shared waiter state, and a burst of messages arriving while a woken receiver
 //! has not run yet costs one atomic load each instead of a lock each (event-listener's `notify`
@@ -30,7 +32,7 @@ use crossbeam_utils::CachePadded;
 use super::recycle::Recycle;
 use super::ring::{Ring, TryError};
 use super::stats::Stats;
-use crate::sync::{fence, stack_listener, AtomicUsize, Event, Ordering};
+use crate::sync::{stack_listener, AtomicUsize, Event, Ordering};
 
 /// How many rounds of exponential spinning an async operation does before it registers to wait.
 #[cfg(not(loom))]
@@ -59,7 +61,8 @@ impl Side {
     /// Called after the ring changed in this side's favour: wakes one waiter if any.
     #[inline]
     pub(crate) fn wake_one(&self) {
-        fence(Ordering::SeqCst);
+        // The hot half of the Dekker pair with `register` (see `crate::barrier`).
+        crate::barrier::light();
         if self.waiters.load(Ordering::Relaxed) != 0 {
             self.wake_registered();
         }
@@ -87,7 +90,8 @@ impl Side {
     /// Counts one more registered waiter (after its listener was inserted).
     pub(crate) fn register(&self) {
         self.waiters.fetch_add(1, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
+        // The rare half: pays for the ordering of both sides.
+        crate::barrier::heavy();
     }
 
     pub(crate) fn count_wait(&self) {
@@ -113,6 +117,8 @@ pub(crate) struct Chan<T, R> {
 
 impl<T, R: Recycle<T>> Chan<T, R> {
     pub(crate) fn new(capacity: usize, recycle: R) -> Self {
+        // Before the channel exists: both sides rely on the barrier mode never changing.
+        crate::barrier::init();
         Self {
             ring: Ring::new(capacity, || recycle.new_element()),
             recycle,

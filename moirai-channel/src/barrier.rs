@@ -1,14 +1,15 @@
 //! Asymmetric memory barriers: a free one for the hot side, an expensive one for the cold side.
 //!
-//! A sender's partial batch is locked by its sender on every message and by the receiver only
-//! when it picks the batch up (see [`super::sync::OwnerLock`]). Both sides must order a store
-//! before a load (a Dekker pair), which normally costs a full fence or an atomic
-//! read-modify-write *on each side* — for the sender, about 10 ns per message on the machines we
-//! measure, more than the rest of a `send`. An asymmetric barrier moves the whole cost to the
-//! rare side:
+//! Both channels have a Dekker pair with a hot side and a rare side: in the batch channel a
+//! sender locks its partial batch on every message and the receiver only when it picks the
+//! batch up (see `batch::sync::OwnerLock`); in the zero-copy channel every publish and release
+//! checks for parked waiters, and a waiter registers only before it parks (`zero_copy::chan`).
+//! Both sides must order a store before a load, which normally costs a full fence or an atomic
+//! read-modify-write *on each side* — about 10 ns per operation on the machines we measure, as
+//! much as the rest of a `send`. An asymmetric barrier moves the whole cost to the rare side:
 //!
-//! * [`light`] (the sender, per message) is only a compiler fence;
-//! * [`heavy`] (the receiver, per pickup) makes every other thread of the process execute a full
+//! * [`light`] (the hot side, per operation) is only a compiler fence;
+//! * [`heavy`] (the rare side) makes every other thread of the process execute a full
 //!   memory barrier before it returns, with Linux's `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`
 //!   (about 0.1 µs when no other thread of the process is running, about 2 µs with an IPI).
 //!
