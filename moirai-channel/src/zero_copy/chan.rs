@@ -32,7 +32,9 @@ use crossbeam_utils::CachePadded;
 use super::recycle::Recycle;
 use super::ring::{Ring, TryError};
 use super::stats::Stats;
-use crate::sync::{stack_listener, AtomicUsize, Event, Ordering};
+use core::future::Future;
+
+use crate::sync::{stack_listener, AtomicUsize, Event, Listener, Ordering};
 
 /// How many rounds of exponential spinning an async operation does before it registers to wait.
 #[cfg(not(loom))]
@@ -94,12 +96,39 @@ impl Side {
         crate::barrier::heavy();
     }
 
-    pub(crate) fn count_wait(&self) {
-        self.waits.fetch_add(1, Ordering::Relaxed);
+    /// The `poll`-based form of [`wait_for`] for `Stream`/`Sink`, which cannot keep a listener
+    /// on a stack frame: `listener` (kept in the handle) holds the registration between polls.
+    /// The same try / register / try again steps, without the spinning and yielding.
+    pub(crate) fn poll_wait(
+        &self,
+        listener: &mut Option<Listener>,
+        cx: &mut core::task::Context<'_>,
+        mut attempt: impl FnMut() -> Result<usize, TryError>,
+    ) -> core::task::Poll<Result<usize, TryError>> {
+        loop {
+            let result = attempt();
+            if result != Err(TryError::WouldBlock) {
+                *listener = None;
+                return core::task::Poll::Ready(result);
+            }
+            match listener.as_mut() {
+                Some(l) => {
+                    if core::pin::Pin::new(l).poll(cx).is_pending() {
+                        return core::task::Poll::Pending;
+                    }
+                    *listener = None;
+                }
+                None => {
+                    self.count_wait();
+                    *listener = Some(self.event.listen());
+                    self.register();
+                }
+            }
+        }
     }
 
-    pub(crate) fn event(&self) -> &Event {
-        &self.event
+    pub(crate) fn count_wait(&self) {
+        self.waits.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -4,16 +4,14 @@
 //! `poll_next`/`poll_ready` keeps a heap-allocated listener in the handle (one allocation per
 //! *park*, never per message; the async methods allocate nothing at all).
 
-use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{ready, Context, Poll};
 
 use futures_core::stream::{FusedStream, Stream};
 use futures_sink::Sink;
 
 use super::error::Closed;
 use super::recycle::Recycle;
-use super::ring::TryError;
 use super::{Receiver, Sender};
 
 impl<T, R: Recycle<T>> Stream for Receiver<T, R> {
@@ -24,32 +22,17 @@ impl<T, R: Recycle<T>> Stream for Receiver<T, R> {
         if this.terminated {
             return Poll::Ready(None);
         }
-        loop {
-            let result = this.chan.try_claim();
-            if result != Err(TryError::WouldBlock) {
-                this.listener = None;
-                return Poll::Ready(match result {
-                    Ok(pos) => Some(this.take(pos)),
-                    Err(_) => {
-                        this.terminated = true;
-                        None
-                    }
-                });
+        let chan = &this.chan;
+        let result = ready!(chan
+            .recv_side
+            .poll_wait(&mut this.listener, cx, || chan.try_claim()));
+        Poll::Ready(match result {
+            Ok(pos) => Some(this.take(pos)),
+            Err(_) => {
+                this.terminated = true;
+                None
             }
-            match this.listener.as_mut() {
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    this.listener = None;
-                }
-                None => {
-                    this.chan.recv_side.count_wait();
-                    this.listener = Some(this.chan.recv_side.event().listen());
-                    this.chan.recv_side.register();
-                }
-            }
-        }
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -77,32 +60,17 @@ impl<T, R> Sink<T> for Sender<T, R> {
         if this.reserved.is_some() {
             return Poll::Ready(Ok(()));
         }
-        loop {
-            let result = this.chan.ring.try_reserve();
-            if result != Err(TryError::WouldBlock) {
-                this.listener = None;
-                return Poll::Ready(match result {
-                    Ok(pos) => {
-                        this.reserved = Some(pos);
-                        Ok(())
-                    }
-                    Err(_) => Err(Closed),
-                });
+        let chan = &this.chan;
+        let result = ready!(chan
+            .send_side
+            .poll_wait(&mut this.listener, cx, || chan.ring.try_reserve()));
+        Poll::Ready(match result {
+            Ok(pos) => {
+                this.reserved = Some(pos);
+                Ok(())
             }
-            match this.listener.as_mut() {
-                Some(listener) => {
-                    if Pin::new(listener).poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    this.listener = None;
-                }
-                None => {
-                    this.chan.send_side.count_wait();
-                    this.listener = Some(this.chan.send_side.event().listen());
-                    this.chan.send_side.register();
-                }
-            }
-        }
+            Err(_) => Err(Closed),
+        })
     }
 
     /// # Panics
