@@ -30,6 +30,18 @@ struct Tracked {
     index: usize,
 }
 
+impl Tracked {
+    /// Message `seq` of `sender`, counted in slot `sender * per_sender + seq` of `drops`.
+    fn new(sender: usize, seq: usize, per_sender: usize, drops: &Arc<Vec<AtomicUsize>>) -> Self {
+        Tracked {
+            sender,
+            seq,
+            drops: Arc::clone(drops),
+            index: sender * per_sender + seq,
+        }
+    }
+}
+
 impl Drop for Tracked {
     fn drop(&mut self) {
         self.drops[self.index].fetch_add(1, Ordering::Relaxed);
@@ -123,12 +135,7 @@ fn send_all_tracked(
             thread::spawn(move || {
                 block_on(async {
                     for seq in 0..per_sender {
-                        let msg = Tracked {
-                            sender: s,
-                            seq,
-                            drops: Arc::clone(&drops),
-                            index: s * per_sender + seq,
-                        };
+                        let msg = Tracked::new(s, seq, per_sender, &drops);
                         tx.send(msg).await.unwrap();
                         if yield_every.is_some_and(|k| seq % k == 0) {
                             thread::yield_now();
@@ -223,22 +230,10 @@ fn senders_dropped_mid_batch_lose_nothing() {
     let mut a = tx.clone();
     let mut b = tx;
     for seq in 0..4 {
-        block_on(a.send(Tracked {
-            sender: 0,
-            seq,
-            drops: Arc::clone(&drops),
-            index: seq,
-        }))
-        .unwrap();
+        block_on(a.send(Tracked::new(0, seq, 4, &drops))).unwrap();
     }
     for seq in 0..3 {
-        block_on(b.send(Tracked {
-            sender: 1,
-            seq,
-            drops: Arc::clone(&drops),
-            index: 4 + seq,
-        }))
-        .unwrap();
+        block_on(b.send(Tracked::new(1, seq, 4, &drops))).unwrap();
     }
     drop(a);
     drop(b);
@@ -267,12 +262,7 @@ fn receiver_dropped_midway_drops_everything_once() {
             thread::spawn(move || {
                 let mut accepted = 0;
                 for seq in 0..per_sender {
-                    let msg = Tracked {
-                        sender: s,
-                        seq,
-                        drops: Arc::clone(&drops),
-                        index: s * per_sender + seq,
-                    };
+                    let msg = Tracked::new(s, seq, per_sender, &drops);
                     match block_on(tx.send(msg)) {
                         Ok(()) => accepted += 1,
                         Err(e) => drop(e.into_inner()),
