@@ -37,12 +37,6 @@ impl<T> UnsafeCell<T> {
 
 #[cfg(not(loom))]
 mod event {
-    #[cfg(test)]
-    use std::time::Duration;
-
-    #[cfg(test)]
-    use event_listener::Listener as _;
-
     /// A wake-up channel for parked workers: a thin wrapper over `event_listener::Event`.
     pub(crate) struct Event(event_listener::Event);
 
@@ -59,50 +53,6 @@ mod event {
         /// Registers a listener now; it completes (as a future) once notified.
         pub(crate) fn listen(&self) -> Listener {
             self.0.listen()
-        }
-
-        /// Registers a listener (so that no later `notify` can be missed), runs `recheck`, and
-        /// blocks only if `recheck` returned `false`. The listener lives on the stack: parking
-        /// allocates nothing.
-        ///
-        /// Blocking goes through `async_io::block_on`: if no other thread is driving async-io's
-        /// reactor, this one does while it waits (smol's pattern), so timers and sockets of
-        /// tasks on this runtime are serviced by an idle worker rather than a helper thread.
-        /// Otherwise it simply parks until notified.
-        /// Returns whether it blocked. (Workers park asynchronously instead, see
-        /// `Idle::begin_park`; this blocking form serves the unit tests of the protocol.)
-        #[cfg(test)]
-        pub(crate) fn wait_unless(
-            &self,
-            recheck: impl FnOnce() -> bool,
-            timeout: Option<Duration>,
-            local: Option<&LocalWake>,
-        ) -> bool {
-            event_listener::listener!(self.0 => listener);
-            if recheck() {
-                return false;
-            }
-            match timeout {
-                None => {
-                    async_io::block_on(std::future::poll_fn(|cx| {
-                        if let Some(l) = local {
-                            if l.woken.replace(false) {
-                                return std::task::Poll::Ready(());
-                            }
-                            *l.waker.borrow_mut() = Some(cx.waker().clone());
-                        }
-                        std::future::Future::poll(std::pin::Pin::new(&mut listener), cx)
-                    }));
-                    if let Some(l) = local {
-                        l.waker.borrow_mut().take();
-                        l.woken.set(false);
-                    }
-                }
-                Some(t) => {
-                    listener.wait_timeout(t);
-                }
-            }
-            true
         }
     }
 
@@ -153,7 +103,6 @@ mod event {
     impl LocalWake {
         pub(crate) fn wake(&self) {}
     }
-    use std::time::Duration;
 
     /// A loom-checkable stand-in for `event_listener::Event`.
     ///
@@ -179,12 +128,7 @@ mod event {
             self.cond.notify_all();
         }
 
-        pub(crate) fn wait_unless(
-            &self,
-            recheck: impl FnOnce() -> bool,
-            _timeout: Option<Duration>,
-            _local: Option<&LocalWake>,
-        ) -> bool {
+        pub(crate) fn wait_unless(&self, recheck: impl FnOnce() -> bool) -> bool {
             let seen = *self.epoch.lock().unwrap();
             if recheck() {
                 return false;

@@ -25,13 +25,8 @@
 //! ([`Idle::end_search`] reports whether it was the last), so workers come up one after another,
 //! as fast as they find work, instead of all at once.
 
-#[cfg(any(loom, test))]
-use std::time::Duration;
-
 use crossbeam_utils::CachePadded;
 
-#[cfg(any(loom, test))]
-use crate::sync::LocalWake;
 use crate::sync::{fence, AtomicUsize, Event, Ordering::SeqCst};
 
 /// Parked workers of one NUMA node.
@@ -143,31 +138,34 @@ impl Idle {
     }
 
     /// Parks the calling worker of `node` unless `has_work` (evaluated after the worker counts
-    /// as a sleeper) says there is something to do. Returns after a notification, a timeout,
-    /// or at once (returning `false`) if `has_work` was true.
+    /// as a sleeper) says there is something to do. Returns after a notification, or at once
+    /// (returning `false`) if `has_work` was true.
     ///
-    /// The blocking form of [`Idle::begin_park`]/[`Idle::end_park`], with the same order of
-    /// steps: the loom models and the unit tests below check the protocol through it (workers
-    /// park asynchronously outside loom, see `worker::Worker::poll_loop`).
-    #[cfg(any(loom, test))]
-    pub(crate) fn park(
-        &self,
-        node: usize,
-        has_work: impl FnOnce() -> bool,
-        timeout: Option<Duration>,
-        local: Option<&LocalWake>,
-    ) -> bool {
+    /// The blocking form of a park: the unit tests below run it through the very
+    /// [`Idle::begin_park`]/[`Idle::end_park`] the workers use (blocking on the listener), and
+    /// the loom models through the loom event, with the same order of steps (workers park
+    /// asynchronously outside loom, see `worker::Worker::poll_loop`).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool) -> bool {
+        let mut listener = self.begin_park(node);
+        let waited = !has_work();
+        if waited {
+            crate::block_on(&mut listener);
+        }
+        self.end_park(node, listener);
+        waited
+    }
+
+    /// Loom form of [`Idle::park`] (loom's event has no listener futures).
+    #[cfg(loom)]
+    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool) -> bool {
         let slot = &self.nodes[node];
-        let waited = slot.event.wait_unless(
-            || {
-                slot.sleepers.fetch_add(1, SeqCst);
-                self.sleepers.fetch_add(1, SeqCst);
-                fence(SeqCst);
-                has_work()
-            },
-            timeout,
-            local,
-        );
+        let waited = slot.event.wait_unless(|| {
+            slot.sleepers.fetch_add(1, SeqCst);
+            self.sleepers.fetch_add(1, SeqCst);
+            fence(SeqCst);
+            has_work()
+        });
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
         waited
@@ -213,7 +211,7 @@ mod tests {
     #[test]
     fn park_returns_at_once_when_work_is_there() {
         let idle = Idle::new(2, vec![vec![0]]);
-        assert!(!idle.park(0, || true, None, None));
+        assert!(!idle.park(0, || true));
         assert_eq!(idle.sleepers(), 0);
     }
 
@@ -227,7 +225,7 @@ mod tests {
             let (idle, work) = (idle.clone(), work.clone());
             std::thread::spawn(move || {
                 while !work.load(SeqCst) {
-                    idle.park(1, || work.load(SeqCst), None, None);
+                    idle.park(1, || work.load(SeqCst));
                 }
             })
         };
@@ -298,7 +296,7 @@ mod loom_tests {
                         continue;
                     }
                 }
-                self.idle.park(node, || self.has_work(), None, None);
+                self.idle.park(node, || self.has_work());
             }
         }
     }

@@ -528,12 +528,9 @@ impl Worker {
         }
         WorkerCounters::bump(&self.counters().parks, 1);
         self.parked.set(true);
-        let waited = shared.idle.park(
-            self.node,
-            || shared.has_visible_work() || shared.is_closed(),
-            None,
-            Some(&self.local_wake),
-        );
+        let waited = shared.idle.park(self.node, || {
+            shared.has_visible_work() || shared.is_closed()
+        });
         self.parked.set(false);
         if !waited {
             // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
