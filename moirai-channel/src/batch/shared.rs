@@ -1,8 +1,8 @@
 //! The state senders and the receiver share, and the publish/pickup protocol over it.
 //!
-//! * Each sender owns a [`Slot`]: its partial batch behind an [`OwnerLock`]. A `send` locks only
+//! * Each sender owns a [`Slot`]: its partial batch behind an [`OwnerLock`](super::sync::OwnerLock). A `send` locks only
 //!   its own slot (plain stores and loads, no read-modify-write and no fence: the receiver pays
-//!   for the ordering with a `membarrier`, see [`super::barrier`]), pushes, and decides whether
+//!   for the ordering with a `membarrier`, see [`crate::barrier`]), pushes, and decides whether
 //!   to publish.
 //! * Publishing moves the slot's whole `Vec` into the shared queue of batches under the state
 //!   mutex: one synchronisation per batch. The queue is bounded in *items* (`capacity`); a batch
@@ -90,10 +90,10 @@ impl<T> Slot<T> {
         self.partial.with_owner(|p| self.swap(p, spare))
     }
 
-    /// The receiver's take, after [`OwnerLock::request`] and a heavy barrier.
+    /// The receiver's take, after [`OwnerLock::request`](super::sync::OwnerLock::request) and a heavy barrier.
     ///
     /// # Safety
-    /// As [`OwnerLock::with_requested`]: requested, barrier since, and the caller holds the
+    /// As [`OwnerLock::with_requested`](super::sync::OwnerLock::with_requested): requested, barrier since, and the caller holds the
     /// state mutex (so it is the only remote).
     unsafe fn take_requested(&self, spare: Vec<T>) -> Vec<T> {
         // SAFETY: forwarded from the caller.

@@ -1,17 +1,7 @@
 //! In-place access guards: [`SendRef`] (write a message into its slot) and [`RecvRef`] (read a
 //! message in its slot).
 //!
-//! # What a held guard does to others
-//!
-//! The ring is strictly ordered, so a guard pins one position:
-//!
-//! * While a [`SendRef`] is alive, its message is not published: receivers deliver the messages
-//!   before it, then wait for it, even if later senders already published theirs. Other senders
-//!   are not blocked (until the ring wraps around to the pinned slot).
-//! * While a [`RecvRef`] is alive, its slot stays occupied: other receivers carry on with later
-//!   messages, but once senders wrap around to that slot they see the channel as full.
-//!
-//! So keep guards short-lived; build the message and drop the guard.
+//! What a held guard does to others is documented on the `zero_copy` module (`# Guards`).
 
 use core::fmt;
 use core::ops::{Deref, DerefMut};
@@ -22,8 +12,8 @@ use super::recycle::Recycle;
 /// A reserved slot, being written in place. Derefs to the slot's value (the recycled element
 /// left by the previous message); the value is published to receivers when the guard drops.
 ///
-/// Obtained from [`Sender::send_ref`](super::Sender::send_ref). See the [module docs](self)
-/// for what holding it does to other senders and receivers.
+/// Obtained from [`Sender::send_ref`](super::Sender::send_ref). See the
+/// [channel docs](super#guards) for what holding it does to other senders and receivers.
 pub struct SendRef<'a, T, R> {
     chan: &'a Chan<T, R>,
     pos: usize,
@@ -94,7 +84,7 @@ impl<T, R> Drop for Claim<'_, T, R> {
 /// released to senders.
 ///
 /// Obtained from [`Receiver::recv_ref`](super::Receiver::recv_ref). See the
-/// [module docs](self) for what holding it does to other senders and receivers.
+/// [channel docs](super#guards) for what holding it does to other senders and receivers.
 pub struct RecvRef<'a, T, R: Recycle<T>> {
     claim: Claim<'a, T, R>,
 }

@@ -40,8 +40,15 @@
 //!
 //! # Guards
 //!
-//! A held [`SendRef`] delays receivers at its position; a held [`RecvRef`] keeps its slot
-//! from senders once they wrap around (see [`guards`](SendRef#what-a-held-guard-does-to-others)).
+//! The ring is strictly ordered, so a guard pins one position:
+//!
+//! * While a [`SendRef`] is alive, its message is not published: receivers deliver the messages
+//!   before it, then wait for it, even if later senders already published theirs. Other senders
+//!   are not blocked (until the ring wraps around to the pinned slot).
+//! * While a [`RecvRef`] is alive, its slot stays occupied: other receivers carry on with later
+//!   messages, but once senders wrap around to that slot they see the channel as full.
+//!
+//! So keep guards short-lived; build the message and drop the guard.
 //!
 //! ```
 //! use futures::{SinkExt, StreamExt};
