@@ -40,6 +40,10 @@ use crate::sync::{stack_listener, AtomicUsize, Event, Listener, Ordering};
 #[cfg(not(loom))]
 const SPIN_ROUNDS: u32 = 2;
 
+/// A sender that found the ring full waits, while it spins and yields, for this fraction of the
+/// capacity to be free (see [`Ring::try_reserve_with_room`]).
+const ROOM_DIVISOR: usize = 4;
+
 /// How many times an async operation yields to the executor before it registers to wait.
 #[cfg(not(loom))]
 const YIELDS: u32 = 4;
@@ -188,12 +192,18 @@ impl<T, R> Chan<T, R> {
 
     /// Reserves a slot, waiting for room. `Err` once the channel is closed.
     pub(crate) async fn reserve(&self) -> Result<usize, TryError> {
-        wait_for(&self.send_side, || self.ring.try_reserve()).await
+        let room = self.ring.capacity() / ROOM_DIVISOR;
+        wait_for(
+            &self.send_side,
+            || self.ring.try_reserve(),
+            || self.ring.try_reserve_with_room(room),
+        )
+        .await
     }
 
     /// Claims a message, waiting for one. `Err` once the channel is closed and drained.
     pub(crate) async fn claim(&self) -> Result<usize, TryError> {
-        wait_for(&self.recv_side, || self.try_claim()).await
+        wait_for(&self.recv_side, || self.try_claim(), || self.try_claim()).await
     }
 
     /// Closes the channel and wakes everybody. Returns `true` if this call closed it.
@@ -244,8 +254,13 @@ impl<T, R> Chan<T, R> {
 async fn wait_for(
     side: &Side,
     mut attempt: impl FnMut() -> Result<usize, TryError>,
+    mut patient_attempt: impl FnMut() -> Result<usize, TryError>,
 ) -> Result<usize, TryError> {
-    match attempt_spinning(&mut attempt) {
+    match attempt() {
+        Err(TryError::WouldBlock) => {}
+        done => return done,
+    }
+    match attempt_spinning(&mut patient_attempt) {
         Err(TryError::WouldBlock) => {}
         done => return done,
     }
@@ -254,7 +269,7 @@ async fn wait_for(
     #[cfg(not(loom))]
     for _ in 0..YIELDS {
         YieldNow(false).await;
-        match attempt_spinning(&mut attempt) {
+        match attempt_spinning(&mut patient_attempt) {
             Err(TryError::WouldBlock) => {}
             done => return done,
         }

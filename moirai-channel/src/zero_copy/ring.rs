@@ -140,6 +140,28 @@ impl<T> Ring<T> {
         }
     }
 
+    /// Like [`try_reserve`](Ring::try_reserve), but only when at least `room` slots (clamped to
+    /// the capacity) are free: `WouldBlock` otherwise, even if fewer are.
+    ///
+    /// For a sender that has just found the ring full: reserving each slot the moment the
+    /// receiver frees it makes both sides write the same cache lines in lockstep; waiting for a
+    /// gap lets the receiver drain whole lines undisturbed.
+    #[inline]
+    pub(crate) fn try_reserve_with_room(&self, room: usize) -> Result<usize, TryError> {
+        let room = room.clamp(1, self.capacity());
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & CLOSED != 0 {
+            return Err(TryError::Closed);
+        }
+        let last = (tail / STEP).wrapping_add(room - 1);
+        let stamp = self.slot(last).stamp.load(Ordering::Relaxed);
+        if (stamp.wrapping_sub(free_stamp(last)) as isize) < 0 {
+            // The receiver has not yet freed the slot `room - 1` places ahead.
+            return Err(TryError::WouldBlock);
+        }
+        self.try_reserve()
+    }
+
     /// Claims the next position for a receiver. The caller must eventually [`release`] it.
     ///
     /// [`release`]: Ring::release
@@ -300,6 +322,27 @@ mod tests {
         assert!(ring.take_skip(pos));
         ring.release(pos);
         assert_eq!(take(&ring), Ok(7));
+    }
+
+    #[test]
+    fn reserve_with_room_waits_for_the_gap() {
+        let ring = Ring::new(8, || 0u32);
+        for i in 0..8 {
+            put(&ring, i).unwrap();
+        }
+        assert_eq!(take(&ring), Ok(0));
+        // One slot is free: enough for a plain reservation, not for a gap of two.
+        assert_eq!(ring.try_reserve_with_room(2), Err(TryError::WouldBlock));
+        assert_eq!(take(&ring), Ok(1));
+        let pos = ring.try_reserve_with_room(2).unwrap();
+        assert_eq!(pos, 8);
+        ring.publish(pos, false);
+        // A gap larger than the ring means "all of it"; an empty ring always qualifies.
+        while take(&ring).is_ok() {}
+        assert_eq!(ring.try_reserve_with_room(100), Ok(9));
+        ring.publish(9, true);
+        ring.close();
+        assert_eq!(ring.try_reserve_with_room(1), Err(TryError::Closed));
     }
 
     #[test]
