@@ -33,6 +33,11 @@ impl<T, R> Sender<T, R> {
     ///
     /// Returns the value back in `Err` if the channel is closed.
     ///
+    /// A sender that finds the channel full first spins and yields briefly, and during that
+    /// phase only takes a slot once a quarter of the ring is free: refilling a full ring one
+    /// slot at a time would make it and the receiver write the same cache lines in lockstep.
+    /// After that phase it takes any free slot.
+    ///
     /// **Cancellation:** if this future is dropped while waiting for room, `value` is dropped
     /// with it and nothing is sent (no slot is ever held across an `.await`). To avoid losing the
     /// value, reserve first with [`send_ref`](Self::send_ref) (then write) or use the `Sink`
