@@ -339,6 +339,12 @@ pub fn spin_iterations() -> u64 {
 }
 
 /// CPU-bound work that the optimiser cannot remove.
+///
+/// Never inlined: inlined, the loop was compiled once into each runtime's poll function (and once
+/// into the calibration), each copy at its own code alignment, so the "same" 50 us of work ran at
+/// different speeds depending on which runtime polled it. One out-of-line copy makes every
+/// runtime execute the same instructions.
+#[inline(never)]
 pub fn spin(n: u64) -> u64 {
     let mut x = 0x1234_5678u64;
     for i in 0..n {
