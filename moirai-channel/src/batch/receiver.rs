@@ -1,5 +1,6 @@
 //! [`Receiver`]: takes whole batches and hands them out as batches or one message at a time.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -21,8 +22,12 @@ use super::sync::Arc;
 /// partial batches (see the [module docs](super)). Dropping it drops every unreceived message.
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
-    /// The rest of the batch `recv` is working through, last message first.
-    current: Vec<T>,
+    /// The rest of the batch `recv` is working through, in order. A deque rather than a
+    /// reversed `Vec`: reversing wrote every message's cache line on the receiver's side, and
+    /// the buffer goes back to a sender, which then had to pull those dirty lines back. `Vec`
+    /// and `VecDeque` convert into each other without copying here (the deque is empty, or was
+    /// just made from a `Vec`), so the buffer is still recycled.
+    current: VecDeque<T>,
     adapter: Adapter,
     /// Set while partial batches are filling under load (see `Shared::still_young`).
     patience: Option<Patience>,
@@ -34,7 +39,7 @@ impl<T> Receiver<T> {
         let adapter = Adapter::new(c.min_batch, c.max_batch, c.max_delay_nanos, shared.now());
         Self {
             shared,
-            current: Vec::new(),
+            current: VecDeque::new(),
             adapter,
             patience: None,
         }
@@ -55,22 +60,20 @@ impl<T> Receiver<T> {
 
     /// Polls for the next message.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if let Some(value) = self.current.pop() {
+        if let Some(value) = self.current.pop_front() {
             return Poll::Ready(Some(value));
         }
         if self.stay_patient(cx) {
             return Poll::Pending;
         }
-        let recycle = Some(std::mem::take(&mut self.current));
+        let recycle = Some(Vec::from(std::mem::take(&mut self.current)));
         match self
             .shared
             .poll_batch(cx.waker(), recycle, &mut self.adapter, &mut self.patience)
         {
-            Poll::Ready(Some(mut batch)) => {
-                batch.reverse();
-                let first = batch.pop();
-                self.current = batch;
-                Poll::Ready(first)
+            Poll::Ready(Some(batch)) => {
+                self.current = VecDeque::from(batch);
+                Poll::Ready(self.current.pop_front())
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => Poll::Pending,
@@ -80,14 +83,13 @@ impl<T> Receiver<T> {
     /// Polls for the next batch.
     pub fn poll_recv_batch(&mut self, cx: &mut Context<'_>) -> Poll<Option<Batch<T>>> {
         if !self.current.is_empty() {
-            let mut rest = std::mem::take(&mut self.current);
-            rest.reverse();
+            let rest = Vec::from(std::mem::take(&mut self.current));
             return Poll::Ready(Some(Batch::new(rest, Arc::clone(&self.shared))));
         }
         if self.stay_patient(cx) {
             return Poll::Pending;
         }
-        let recycle = Some(std::mem::take(&mut self.current));
+        let recycle = Some(Vec::from(std::mem::take(&mut self.current)));
         self.shared
             .poll_batch(cx.waker(), recycle, &mut self.adapter, &mut self.patience)
             .map(|b| b.map(|b| Batch::new(b, Arc::clone(&self.shared))))
