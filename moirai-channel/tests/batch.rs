@@ -312,6 +312,28 @@ fn try_send_reports_full_and_recovers() {
 }
 
 #[test]
+fn recv_then_recv_batch_keeps_order_and_recycles() {
+    let (mut tx, mut rx) = Builder::new(16).min_batch(4).max_batch(4).build::<u32>();
+    for v in 0..8 {
+        tx.try_send(v).unwrap(); // two batches of four, published by size
+    }
+    assert_eq!(block_on(rx.recv()), Some(0));
+    assert_eq!(block_on(rx.recv()), Some(1));
+    // The rest of the first batch comes first, as one batch, in order.
+    assert_eq!(&*block_on(rx.recv_batch()).unwrap(), &[2, 3]);
+    // Then `recv` again, through a whole batch and into the next one.
+    for v in 4..8 {
+        assert_eq!(block_on(rx.recv()), Some(v));
+    }
+    for v in 8..12 {
+        tx.try_send(v).unwrap();
+    }
+    drop(tx);
+    let rest: Vec<u32> = std::iter::from_fn(|| block_on(rx.recv())).collect();
+    assert_eq!(rest, [8, 9, 10, 11]);
+}
+
+#[test]
 fn blocked_send_resumes_when_receiver_drains() {
     let (mut tx, mut rx) = Builder::new(4).min_batch(4).max_batch(4).build::<usize>();
     let total = n(2_000);
