@@ -223,6 +223,30 @@ fn blocked_sender_is_woken_by_receiver() {
     assert_eq!(rx.try_recv(), Ok(2));
 }
 
+/// A sender that found the ring full waits for a gap (a quarter of the ring) only while it spins
+/// and yields; after that it takes any free slot. With a single slot freed and nothing else
+/// happening, the send must still complete within its bounded patient phase.
+#[test]
+fn blocked_sender_takes_a_single_free_slot_after_its_patient_phase() {
+    let (tx, rx) = channel::<u32>(8);
+    for v in 0..8 {
+        tx.try_send(v).unwrap();
+    }
+    let (_c, w) = counting_waker();
+    let mut cx = Context::from_waker(&w);
+    let mut fut = Box::pin(tx.send(8));
+    assert!(fut.as_mut().poll(&mut cx).is_pending()); // full: into the patient phase
+    assert_eq!(rx.try_recv(), Ok(0)); // one slot free, less than the gap of two
+    let completed_after = (1..=20).find(|_| fut.as_mut().poll(&mut cx).is_ready());
+    assert!(
+        completed_after.is_some(),
+        "a sender stayed blocked with a free slot"
+    );
+    drop(fut);
+    let got: Vec<u32> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(got, [1, 2, 3, 4, 5, 6, 7, 8]);
+}
+
 #[test]
 fn close_wakes_all_waiters() {
     let (tx, rx) = channel::<u32>(1);
