@@ -47,44 +47,41 @@ where
     (start.elapsed(), sum)
 }
 
-fn moirai_round(rt: &tokio::runtime::Runtime) -> (Duration, u64) {
-    let (tx, rx) = zero_copy::channel::<u64>(CAPACITY);
-    let consumer = async move {
-        let mut sum = 0u64;
-        while let Some(v) = rx.recv().await {
-            sum = sum.wrapping_add(v);
-        }
-        sum
-    };
-    let producer = move || {
-        let tx = tx.clone();
-        async move {
-            for i in 0..PER_PRODUCER {
-                tx.send(i).await.unwrap();
+/// One round on `rt` of the fan-in through the channel `$make` makes; `$recv` is the receive
+/// expression (an `Option<u64>`) on the receiver `$rx`. The two channels differ only there.
+macro_rules! round {
+    ($rt:expr, $make:expr, |$rx:ident| $recv:expr) => {{
+        let (tx, $rx) = $make;
+        let consumer = async move {
+            let mut sum = 0u64;
+            while let Some(v) = $recv {
+                sum = sum.wrapping_add(v);
             }
-        }
-    };
-    fan_in(rt, producer, consumer)
+            sum
+        };
+        let producer = move || {
+            let tx = tx.clone();
+            async move {
+                for i in 0..PER_PRODUCER {
+                    tx.send(i).await.unwrap();
+                }
+            }
+        };
+        fan_in($rt, producer, consumer)
+    }};
+}
+
+fn moirai_round(rt: &tokio::runtime::Runtime) -> (Duration, u64) {
+    round!(rt, zero_copy::channel::<u64>(CAPACITY), |rx| rx
+        .recv()
+        .await)
 }
 
 fn kanal_round(rt: &tokio::runtime::Runtime) -> (Duration, u64) {
-    let (tx, rx) = kanal::bounded_async::<u64>(CAPACITY);
-    let consumer = async move {
-        let mut sum = 0u64;
-        while let Ok(v) = rx.recv().await {
-            sum = sum.wrapping_add(v);
-        }
-        sum
-    };
-    let producer = move || {
-        let tx = tx.clone();
-        async move {
-            for i in 0..PER_PRODUCER {
-                tx.send(i).await.unwrap();
-            }
-        }
-    };
-    fan_in(rt, producer, consumer)
+    round!(rt, kanal::bounded_async::<u64>(CAPACITY), |rx| rx
+        .recv()
+        .await
+        .ok())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
