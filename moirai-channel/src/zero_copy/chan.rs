@@ -260,7 +260,8 @@ async fn wait_for(
         Err(TryError::WouldBlock) => {}
         done => return done,
     }
-    match attempt_spinning(&mut patient_attempt) {
+    // Spin before the next try: retrying at once would repeat the attempt that just failed.
+    match spin_then_retry(&mut patient_attempt) {
         Err(TryError::WouldBlock) => {}
         done => return done,
     }
@@ -311,25 +312,35 @@ impl core::future::Future for YieldNow {
     }
 }
 
-/// Tries `attempt` a few times with exponential spinning in between (not under loom).
+/// Tries `attempt` once, then again after each of a few rounds of exponential spinning.
+#[cfg(not(loom))]
 #[inline]
 fn attempt_spinning(
     attempt: &mut impl FnMut() -> Result<usize, TryError>,
 ) -> Result<usize, TryError> {
-    let result = attempt();
+    match attempt() {
+        Err(TryError::WouldBlock) => spin_then_retry(attempt),
+        done => done,
+    }
+}
+
+/// Spins with exponential back-off, retrying `attempt` after each round (under loom, where
+/// spinning only adds schedules, it gives up at once).
+#[inline]
+fn spin_then_retry(
+    attempt: &mut impl FnMut() -> Result<usize, TryError>,
+) -> Result<usize, TryError> {
     #[cfg(not(loom))]
-    {
-        let mut result = result;
-        let mut round = 0;
-        while result == Err(TryError::WouldBlock) && round < SPIN_ROUNDS {
-            for _ in 0..(1u32 << round) {
-                core::hint::spin_loop();
-            }
-            round += 1;
-            result = attempt();
+    for round in 0..SPIN_ROUNDS {
+        for _ in 0..(1u32 << round) {
+            core::hint::spin_loop();
         }
-        result
+        match attempt() {
+            Err(TryError::WouldBlock) => {}
+            done => return done,
+        }
     }
     #[cfg(loom)]
-    result
+    let _ = attempt;
+    Err(TryError::WouldBlock)
 }
