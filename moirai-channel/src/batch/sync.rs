@@ -2,44 +2,18 @@
 //!
 //! Everything the publish/pickup and wake protocols touch comes from here, so that the loom
 //! model (`--cfg loom`) explores the very code the channel runs. Under `cfg(loom)` the atomics,
-//! `Arc`, `Mutex` and `UnsafeCell` are loom's; otherwise they are std's.
+//! `Arc`, `Mutex` and `UnsafeCell` are loom's, otherwise std's; all but the mutex come from the
+//! crate-wide shim [`crate::sync`].
 //!
 //! [`OwnerLock`] guards a sender's partial batch. The sender takes it once per message with
 //! plain stores and loads (no atomic read-modify-write, no fence: see [`crate::barrier`]), the
 //! receiver only when it picks up partial batches; critical sections never await and never
 //! allocate more than a `Vec::push` does.
 
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-#[cfg(loom)]
-pub(crate) use loom::sync::Arc;
-#[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
-#[cfg(not(loom))]
-pub(crate) use std::sync::Arc;
-
-#[cfg(loom)]
-use loom::sync::atomic::Ordering;
-#[cfg(not(loom))]
-use std::sync::atomic::Ordering;
-
-#[cfg(loom)]
-use loom::cell::UnsafeCell;
-
-/// `std`'s `UnsafeCell` with the closure accessor of loom's, so one code path serves both.
-#[cfg(not(loom))]
-struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
-
-#[cfg(not(loom))]
-impl<T> UnsafeCell<T> {
-    fn new(value: T) -> Self {
-        Self(std::cell::UnsafeCell::new(value))
-    }
-
-    fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        f(self.0.get())
-    }
-}
+// Atomics, `Arc` and the cell come from the crate's shim (std's, or loom's under loom); the
+// mutex and the slot lock below are the batch channel's own.
+pub(crate) use crate::sync::{Arc, AtomicBool, AtomicU64, AtomicUsize};
+use crate::sync::{Ordering, UnsafeCell};
 
 /// A mutex whose `lock` ignores poisoning: the channel's invariants hold between statements
 /// that cannot panic, so a panic elsewhere while the lock is held leaves a consistent state.
