@@ -41,6 +41,14 @@ use crate::barrier;
 /// a long `max_delay` cannot turn into a long busy wait.
 const MAX_PATIENCE_NANOS: u64 = 200_000;
 
+/// Requests every sender's slot lock, then issues the one heavy barrier they share: after this,
+/// [`Slot::take_requested`] (or `cancel_request`) may be called on each slot, under the state
+/// mutex. The barrier also orders every sender's last push before our look at its slot.
+fn request_every_slot<T>(st: &State<T>) {
+    st.slots.iter().for_each(|s| s.partial.request());
+    barrier::heavy();
+}
+
 /// The channel's time source.
 #[cfg(not(loom))]
 type ChannelClock = super::adapt::MonotonicClock;
@@ -399,10 +407,9 @@ impl<T> Shared<T> {
             st.rx_waker = Some(waker.clone());
         }
         self.hot.rx_waiting.store(true, Relaxed);
-        // One barrier for the whole scan: it orders `rx_waiting` before every sender's next
-        // check of it, and every sender's last push before our look at its slot.
-        st.slots.iter().for_each(|s| s.partial.request());
-        barrier::heavy();
+        // One barrier for the whole scan: it also orders `rx_waiting` before every sender's
+        // next check of it.
+        request_every_slot(&st);
         let n = st.slots.len();
         let mut found = None;
         for k in 0..n {
@@ -412,7 +419,7 @@ impl<T> Shared<T> {
                 continue;
             }
             let spare = self.spare(&mut st);
-            // SAFETY: requested above, the barrier since, and we hold the state mutex.
+            // SAFETY: `request_every_slot` above (request, then the barrier), and we hold the state mutex.
             let batch = unsafe { st.slots[i].take_requested(spare) };
             if batch.is_empty() {
                 st.free.push(batch);
@@ -559,12 +566,11 @@ impl<T> Shared<T> {
         self.hot.rx_waiting.store(false, Relaxed);
         let queued = mem::take(&mut st.queue);
         st.queued = 0;
-        st.slots.iter().for_each(|s| s.partial.request());
-        barrier::heavy();
+        request_every_slot(&st);
         let held: Vec<Vec<T>> = st
             .slots
             .iter()
-            // SAFETY: requested just above, the barrier since, and we hold the state mutex.
+            // SAFETY: `request_every_slot` just above, and we hold the state mutex.
             .map(|s| unsafe { s.take_requested(Vec::new()) })
             .collect();
         let waiters = mem::take(&mut st.space_waiters);
