@@ -1,9 +1,9 @@
 //! The state senders and the receiver share, and the publish/pickup protocol over it.
 //!
-//! * Each sender owns a [`Slot`]: its partial batch behind an [`OwnerLock`](super::sync::OwnerLock). A `send` locks only
-//!   its own slot (plain stores and loads, no read-modify-write and no fence: the receiver pays
-//!   for the ordering with a `membarrier`, see [`crate::barrier`]), pushes, and decides whether
-//!   to publish.
+//! * Each sender owns a [`Slot`]: its partial batch behind an
+//!   [`OwnerLock`](super::sync::OwnerLock). A `send` locks only its own slot (plain stores and
+//!   loads, no read-modify-write and no fence: the receiver pays for the ordering with a
+//!   `membarrier`, see [`crate::barrier`]), pushes, and decides whether to publish.
 //! * Publishing moves the slot's whole `Vec` into the shared queue of batches under the state
 //!   mutex: one synchronisation per batch. The queue is bounded in *items* (`capacity`); a batch
 //!   that does not fit waits, except that an empty queue takes any batch, so a batch larger than
@@ -98,11 +98,12 @@ impl<T> Slot<T> {
         self.partial.with_owner(|p| self.swap(p, spare))
     }
 
-    /// The receiver's take, after [`OwnerLock::request`](super::sync::OwnerLock::request) and a heavy barrier.
+    /// The receiver's take, after [`OwnerLock::request`](super::sync::OwnerLock::request) and a
+    /// heavy barrier.
     ///
     /// # Safety
-    /// As [`OwnerLock::with_requested`](super::sync::OwnerLock::with_requested): requested, barrier since, and the caller holds the
-    /// state mutex (so it is the only remote).
+    /// As [`OwnerLock::with_requested`](super::sync::OwnerLock::with_requested): requested,
+    /// barrier since, and the caller holds the state mutex (so it is the only remote).
     unsafe fn take_requested(&self, spare: Vec<T>) -> Vec<T> {
         // SAFETY: forwarded from the caller.
         unsafe { self.partial.with_requested(|p| self.swap(p, spare)) }
@@ -419,7 +420,8 @@ impl<T> Shared<T> {
                 continue;
             }
             let spare = self.spare(&mut st);
-            // SAFETY: `request_every_slot` above (request, then the barrier), and we hold the state mutex.
+            // SAFETY: `request_every_slot` above (request, then the barrier), and we hold the
+            // state mutex.
             let batch = unsafe { st.slots[i].take_requested(spare) };
             if batch.is_empty() {
                 st.free.push(batch);
