@@ -478,7 +478,7 @@ impl Worker {
     #[cfg(not(loom))]
     fn begin_park(&self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = &*self.shared;
-        if self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work() {
+        if self.stop_searching_sees_work() {
             return Poll::Ready(());
         }
         WorkerCounters::bump(&self.counters().parks, 1);
@@ -518,12 +518,18 @@ impl Worker {
         Poll::Ready(())
     }
 
+    /// Ends this worker's search before it parks. `true` if it was the last searcher and a task
+    /// is visible: it may not park then, because whoever published the task may have relied on a
+    /// searcher to find it and woken nobody.
+    fn stop_searching_sees_work(&self) -> bool {
+        let shared = &*self.shared;
+        self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work()
+    }
+
     #[cfg(loom)]
     fn park(&self) {
         let shared = &*self.shared;
-        if self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work() {
-            // The last searcher may not park while a task is visible: whoever published it may
-            // have relied on us (a searcher) to find it and not woken anybody.
+        if self.stop_searching_sees_work() {
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
