@@ -47,6 +47,13 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
         crate::scheduler::worker::current().is_none(),
         "moirai::block_on called from a runtime worker thread: .await the future instead"
     );
+    park_until_ready(future)
+}
+
+/// [`block_on`] without the worker-thread check: polls `future`, parking the thread between
+/// wake-ups. Under miri the workers run their loop on this (miri cannot run async-io's epoll
+/// reactor, whose `timerfd` it does not support), which is what lets miri check the runtime.
+pub(crate) fn park_until_ready<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     // Reuse the thread's waker unless an outer block_on on this thread is using it.
     let cached = NOTIFY.with(|n| n.borrow_mut().take());

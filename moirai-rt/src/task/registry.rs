@@ -30,21 +30,48 @@ pub(crate) struct Reservation<'a> {
     shard: usize,
 }
 
+/// Where a task is registered: its shard and its key there. A pooled carrier keeps only this
+/// (8 bytes); the pool removes it through the runtime's registry when it frees the carrier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    key: u32,
+    shard: u16,
+}
+
+impl Slot {
+    /// The slot's shard and key, for a carrier to store in 6 bytes.
+    pub(crate) fn into_parts(self) -> (u16, u32) {
+        (self.shard, self.key)
+    }
+
+    pub(crate) fn from_parts(shard: u16, key: u32) -> Slot {
+        Slot { key, shard }
+    }
+
+    /// A slot that is never removed (carriers driven without a runtime, in the loom models).
+    #[cfg(all(test, loom))]
+    pub(crate) fn for_tests() -> Slot {
+        Slot { key: 0, shard: 0 }
+    }
+}
+
 /// A task's registry entry, removed when the task's future is dropped.
 pub(crate) struct Entry {
     registry: std::ptr::NonNull<Registry>,
-    shard: u32,
-    key: u32,
+    slot: Slot,
 }
 
 // SAFETY: an `Entry` only carries a pointer to a `Registry`, which is `Sync` (its state is behind
 // mutexes), plus two integers; using it from another thread is the same as sharing `&Registry`.
 unsafe impl Send for Entry {}
 
+/// Most shards a registry has; shard indices past it share shards (see [`Registry::reserve`]).
+const MAX_SHARDS: usize = 1 << 16;
+
 impl Registry {
     pub(crate) fn new(shards: usize) -> Registry {
         Registry {
-            shards: (0..shards.max(1))
+            shards: (0..shards.clamp(1, MAX_SHARDS))
                 .map(|_| CachePadded::new(Mutex::new(Shard::default())))
                 .collect(),
         }
@@ -60,8 +87,10 @@ impl Registry {
         self.shards[shard].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Locks shard `shard` and reserves a slot, or `None` if the runtime is shut down.
+    /// Locks shard `shard` (modulo the number of shards: a registry has at most 65536) and
+    /// reserves a slot, or `None` if the runtime is shut down.
     pub(crate) fn reserve(&self, shard: usize) -> Option<Reservation<'_>> {
+        let shard = shard % self.shards.len();
         let guard = self.lock(shard);
         if guard.closed {
             return None;
@@ -80,6 +109,15 @@ impl Registry {
         all
     }
 
+    /// Removes the task registered at `slot`. After shutdown drained the shard the key is vacant
+    /// (nothing is inserted into a closed shard), so this is then a no-op rather than the removal
+    /// of another task's waker.
+    pub(crate) fn remove(&self, slot: Slot) {
+        self.lock(slot.shard as usize)
+            .wakers
+            .try_remove(slot.key as usize);
+    }
+
     /// Number of tasks registered right now (tests and metrics).
     pub(crate) fn live_tasks(&self) -> usize {
         (0..self.shards.len())
@@ -89,13 +127,20 @@ impl Registry {
 }
 
 impl Reservation<'_> {
+    /// The slot the task will occupy; valid once [`fill`](Self::fill) has run.
+    pub(crate) fn slot(&mut self) -> Slot {
+        Slot {
+            key: self.guard.wakers.vacant_key() as u32,
+            // `reserve` took the shard modulo the shard count, which is at most 65536.
+            shard: self.shard as u16,
+        }
+    }
+
     /// The entry the task will hold; valid once [`fill`](Self::fill) has run.
     pub(crate) fn entry(&mut self, registry: &Registry) -> Entry {
-        let key = self.guard.wakers.vacant_key();
         Entry {
             registry: std::ptr::NonNull::from(registry),
-            shard: self.shard as u32,
-            key: key as u32,
+            slot: self.slot(),
         }
     }
 
@@ -111,9 +156,6 @@ impl Entry {
         // it drops the schedule function, and this entry lives inside that future, so the
         // registry outlives every `Entry`.
         let registry = unsafe { self.registry.as_ref() };
-        let mut guard = registry.lock(self.shard as usize);
-        // After shutdown drained the shard the key is vacant (nothing is inserted into a closed
-        // shard), so this is a no-op rather than the removal of another task's waker.
-        guard.wakers.try_remove(self.key as usize);
+        registry.remove(self.slot);
     }
 }

@@ -21,8 +21,17 @@
 //! * `HANDLE`: a join handle refers to this job. While it is set the carrier is never reused or
 //!   freed, which is what makes the handle's raw pointer valid; the handle clears it when it has
 //!   taken the output or is dropped. `ABORT`: the handle asked for cancellation. `ORPHAN`: the
-//!   runtime shut down while the handle was alive; the carrier's runnable was parked in `orphan`
-//!   and the handle drops it when it lets go.
+//!   runtime shut down while the handle was alive; the carrier's runnable was parked (as a raw
+//!   task pointer, which is the carrier's `task`) and the handle drops it when it lets go.
+//!
+//! # Memory
+//!
+//! The header is 48 bytes, so a carrier costs little more than a plain task of the same future
+//! (the pool's peak memory is a figure of the task-pool issue). What it does not store: its own
+//! waker (it keeps the task pointer, and the waker vtable, the same for every carrier of a class,
+//! is kept once per class in [`WAKER_VTABLES`]); its runnable while orphaned (that is the same
+//! task pointer); the registry's address (the pool removes a carrier's registry slot itself when
+//! it frees the carrier, the only time a carrier is freed while the runtime runs).
 //!
 //! Who recycles: whichever of job and handle finishes last. A job that finishes with no handle
 //! drops its output and goes `FREE`; a handle that lets go of a `DONE` job makes it `FREE`. Going
@@ -36,11 +45,13 @@ use std::mem::{self, MaybeUninit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
+use std::sync::OnceLock;
 // The state word is loom's under `cfg(loom)`, so the hand-over protocol is model-checked.
 use crate::sync::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use crate::task::registry::Entry;
+use super::CLASSES;
+use crate::task::registry::Slot;
 use crate::task::{Panic, Runnable, TaskMeta};
 
 pub(crate) const FREE: usize = 0;
@@ -117,25 +128,46 @@ unsafe fn drop_in_buffer<T>(buf: *mut u8) {
     }));
 }
 
-thread_local! {
-    /// The metadata of the carrier `create` is about to poll for the first time; the carrier
-    /// publishes its own address there (the future cannot know its final address before).
-    pub(crate) static CREATING: std::cell::Cell<*const TaskMeta> = const { std::cell::Cell::new(std::ptr::null()) };
+/// The carrier `create` is about to poll for the first time: its metadata, where the carrier
+/// publishes its own address (the future cannot know its final address before), and its task
+/// pointer (`Runnable::into_raw`), which the first poll checks against its waker's data pointer.
+#[derive(Clone, Copy)]
+pub(crate) struct Creating {
+    pub(crate) meta: *const TaskMeta,
+    pub(crate) task: *const (),
 }
 
-/// The part of a carrier that does not depend on its buffer size.
+thread_local! {
+    pub(crate) static CREATING: Cell<Creating> = const {
+        Cell::new(Creating { meta: ptr::null(), task: ptr::null() })
+    };
+}
+
+/// The waker vtable of each class's carriers. A waker is a data pointer and a vtable; async-task
+/// uses the task pointer as data and one vtable per task type, and all carriers of a class have
+/// the same type. So a carrier keeps only its task pointer, and its waker is rebuilt from the two
+/// ([`CarrierHeader::self_waker`]). Written by the first carrier of a class, checked by every
+/// later one. (A plain std atomic, not the loom shim: it is written once, before any carrier of
+/// its class is shared, and is not part of any hand-over protocol.)
+static WAKER_VTABLES: [OnceLock<&'static RawWakerVTable>; CLASSES.len()] =
+    [const { OnceLock::new() }; CLASSES.len()];
+
+/// The part of a carrier that does not depend on its buffer size (48 bytes).
 #[repr(C)]
 pub(crate) struct CarrierHeader {
     pub(crate) state: AtomicUsize,
-    /// The carrier's own waker, set on the first poll; used to get the carrier's runnable back
-    /// (to recycle or abort it) when nobody holds it.
-    self_waker: UnsafeCell<Option<Waker>>,
+    /// The carrier's async-task pointer (its waker's data pointer), set on the first poll and
+    /// never changed; with the class's entry in [`WAKER_VTABLES`] it gives the carrier's own
+    /// waker, used to get its runnable back (to recycle or abort it) when nobody holds it.
+    task: Cell<*const ()>,
     /// The join handle's waker, guarded by AWAITER / REGISTERING in `state` (an AtomicWaker of
-    /// our own, 8 bytes smaller, which keeps the header within 80 bytes).
+    /// our own, 8 bytes smaller).
     join_waker: UnsafeCell<Option<Waker>>,
     vtable: Cell<Option<&'static JobVTable>>,
-    orphan: UnsafeCell<Option<Runnable>>,
-    entry: Cell<Option<Entry>>,
+    /// The carrier's slot in the live-task registry (removed by the pool when it frees it), in
+    /// two fields so that `class` fits the padding a `Slot` would have.
+    registry_key: u32,
+    registry_shard: u16,
     /// Size class index, for the free lists.
     pub(crate) class: u8,
 }
@@ -144,10 +176,18 @@ pub(crate) struct CarrierHeader {
 struct Buffer<const N: usize>([MaybeUninit<u8>; N]);
 
 /// The future of a carrier with an `N`-byte job buffer.
+///
+/// `!Unpin` on purpose (`PhantomPinned`): async-task polls it through a `Pin<&mut Self>`, while a
+/// join handle on another thread reads and writes the header's atomics and cells, and a `&mut`
+/// to an `Unpin` type promises that nobody else touches the memory while it lives (the compiler
+/// may mark it `noalias`; miri's Tree Borrows reports the handle's accesses as undefined
+/// behaviour). A `&mut` to a `!Unpin` type makes no such promise: it is how self-referential
+/// and shared-state futures are allowed to exist.
 #[repr(C)]
 pub(crate) struct CarrierFuture<const N: usize> {
     header: CarrierHeader,
     buf: Buffer<N>,
+    _shared: std::marker::PhantomPinned,
 }
 
 /// Offset of the buffer from the header: the same for every `N` (the header is `repr(C)` and the
@@ -159,19 +199,21 @@ const BUF_OFFSET: usize = mem::offset_of!(CarrierFuture<16>, buf);
 unsafe impl<const N: usize> Send for CarrierFuture<N> {}
 
 impl<const N: usize> CarrierFuture<N> {
-    pub(crate) fn new(class: u8, entry: Option<Entry>) -> Self {
+    pub(crate) fn new(class: u8, registry_slot: Slot) -> Self {
+        let (registry_shard, registry_key) = registry_slot.into_parts();
         debug_assert_eq!(mem::offset_of!(CarrierFuture<N>, buf), BUF_OFFSET);
         CarrierFuture {
             header: CarrierHeader {
                 state: AtomicUsize::new(FREE),
-                self_waker: UnsafeCell::new(None),
+                task: Cell::new(ptr::null()),
                 join_waker: UnsafeCell::new(None),
                 vtable: Cell::new(None),
-                orphan: UnsafeCell::new(None),
-                entry: Cell::new(entry),
+                registry_key,
+                registry_shard,
                 class,
             },
             buf: Buffer([MaybeUninit::uninit(); N]),
+            _shared: std::marker::PhantomPinned,
         }
     }
 }
@@ -185,10 +227,37 @@ pub(crate) const fn fits<F: Future>(n: usize) -> bool {
 }
 
 impl CarrierHeader {
+    /// The job buffer, for use outside the carrier's own poll (which passes the buffer it got
+    /// from its `Pin<&mut Self>`).
+    ///
+    /// The pointer carries the provenance of the task pointer, i.e. of the whole task allocation:
+    /// one derived from `&self` would only cover the header (a shared reference's range), and the
+    /// buffer lies after it; miri (Tree Borrows) rejects writes through such a pointer.
     fn buf(&self) -> *mut u8 {
-        // SAFETY: every header is the first field of a `CarrierFuture<N>` (the only place one is
-        // built), whose buffer starts `BUF_OFFSET` bytes after it.
-        unsafe { (self as *const CarrierHeader as *mut u8).add(BUF_OFFSET) }
+        debug_assert!(!self.task.get().is_null(), "the carrier was polled once");
+        // Every header is the first field of a `CarrierFuture<N>` (the only place one is built),
+        // whose buffer starts `BUF_OFFSET` bytes after it, inside the task allocation.
+        let at = self as *const CarrierHeader as usize + BUF_OFFSET;
+        self.task.get().cast_mut().cast::<u8>().with_addr(at)
+    }
+
+    pub(crate) fn registry_slot(&self) -> Slot {
+        Slot::from_parts(self.registry_shard, self.registry_key)
+    }
+
+    /// The carrier's own waker, borrowed: rebuilt from its task pointer and its class's vtable,
+    /// and never dropped (`ManuallyDrop`), so it owns no task reference; `clone` takes one.
+    ///
+    /// # Safety
+    /// The carrier is initialised (polled once) and alive for as long as the waker is used.
+    unsafe fn self_waker(&self) -> mem::ManuallyDrop<Waker> {
+        let vtable = WAKER_VTABLES[self.class as usize]
+            .get()
+            .expect("an initialised carrier's class has its waker vtable");
+        // SAFETY: `task` and `vtable` are the data pointer and vtable of a waker of this very
+        // task (checked on the first poll), so together they are that waker; the task is alive
+        // (caller). Not dropping it leaves the reference count as it was.
+        mem::ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(self.task.get(), vtable)) })
     }
 
     /// The carrier behind a runnable, if it is one that has been initialised.
@@ -225,28 +294,17 @@ impl CarrierHeader {
         generation(s)
     }
 
-    /// Polls the carrier. Called by `CarrierFuture::poll` with the carrier's own context.
-    fn poll(&self, cx: &mut Context<'_>) {
+    /// Polls the carrier. Called by `CarrierFuture::poll` with the carrier's own context and its
+    /// buffer.
+    fn poll(&self, buf: *mut u8, cx: &mut Context<'_>) {
         let s = self.state.load(Ordering::Acquire);
         match phase(s) {
             RUNNING => {}
             FREE => {
-                // SAFETY: only the holder of the runnable (us, while polling) writes `self_waker`,
-                // and only on this first poll, before the carrier is ever shared.
-                let waker = unsafe { &mut *self.self_waker.get() };
-                if waker.is_none() {
-                    *waker = Some(cx.waker().clone());
-                    let meta = CREATING.with(|c| c.replace(std::ptr::null()));
-                    assert!(
-                        !meta.is_null(),
-                        "a carrier's first poll happens inside `create`"
-                    );
-                    // SAFETY: `create` put this task's own metadata here right before polling it
-                    // for the first time, and a task's metadata outlives its future.
-                    unsafe { &*meta }.carrier.store(
-                        self as *const CarrierHeader as *mut CarrierHeader,
-                        Ordering::Release,
-                    );
+                // Only the holder of the runnable (us, while polling) writes `task`, and only on
+                // this first poll, before the carrier is ever shared.
+                if self.task.get().is_null() {
+                    self.first_poll(cx.waker());
                 }
                 // A free carrier that got polled (first poll, or a stale wake racing with its
                 // release): schedule it again, and the schedule function files it as free.
@@ -258,19 +316,59 @@ impl CarrierHeader {
         let vtable = self.vtable.get().expect("a running carrier has a job");
         if s & ABORT != 0 {
             // SAFETY: RUNNING means the buffer holds the live future; we hold the runnable.
-            unsafe { (vtable.drop_future)(self.buf()) };
-            self.finish(cx, true);
+            unsafe { (vtable.drop_future)(buf) };
+            self.finish(buf, cx, true);
             return;
         }
         // SAFETY: as above.
-        if unsafe { (vtable.poll)(self.buf(), cx) }.is_ready() {
-            self.finish(cx, false);
+        if unsafe { (vtable.poll)(buf, cx) }.is_ready() {
+            self.finish(buf, cx, false);
         }
+    }
+
+    /// Records the carrier's task pointer and its class's waker vtable, and publishes the
+    /// carrier's address in its metadata.
+    fn first_poll(&self, waker: &Waker) {
+        let creating = CREATING.with(|c| {
+            c.replace(Creating {
+                meta: ptr::null(),
+                task: ptr::null(),
+            })
+        });
+        assert!(
+            !creating.meta.is_null(),
+            "a carrier's first poll happens inside `create`"
+        );
+        // `self_waker` and the orphan hand-over rebuild a waker and a runnable from this pointer:
+        // it must be the task pointer itself.
+        assert_eq!(
+            waker.data(),
+            creating.task,
+            "async-task's waker data is its task pointer"
+        );
+        self.task.set(waker.data());
+        let vtable = *WAKER_VTABLES[self.class as usize].get_or_init(|| waker.vtable());
+        assert!(
+            ptr::eq(vtable, waker.vtable()),
+            "all carriers of a class share one waker vtable"
+        );
+        // The published pointer carries the task pointer's provenance (the whole allocation), not
+        // that of `&self`, which is tied to this poll's `&mut` and would not outlive later polls.
+        let header = waker
+            .data()
+            .cast_mut()
+            .with_addr(self as *const CarrierHeader as usize)
+            .cast::<CarrierHeader>();
+        // SAFETY: `create` put this task's own metadata here right before polling it for the
+        // first time, and a task's metadata outlives its future.
+        unsafe { &*creating.meta }
+            .carrier
+            .store(header, Ordering::Release);
     }
 
     /// The job ended (its output is in the buffer unless `cancelled`): hand it to the join
     /// handle, or recycle the carrier if there is none.
-    fn finish(&self, cx: &mut Context<'_>, cancelled: bool) {
+    fn finish(&self, buf: *mut u8, cx: &mut Context<'_>, cancelled: bool) {
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & HANDLE != 0 {
@@ -291,7 +389,7 @@ impl CarrierHeader {
                 if !cancelled {
                     let vtable = self.vtable.get().expect("a running carrier has a job");
                     // SAFETY: the buffer holds the output, which nobody else can reach.
-                    unsafe { (vtable.drop_output)(self.buf()) };
+                    unsafe { (vtable.drop_output)(buf) };
                 }
                 self.vtable.set(None);
                 self.state
@@ -361,7 +459,7 @@ impl CarrierHeader {
 
     /// Shuts the carrier down with its runnable in hand (the runtime is closed): drops its job's
     /// future if it has one, and either drops the runnable or, while a join handle still refers to
-    /// the carrier, parks it in `orphan` for the handle to drop.
+    /// the carrier, parks it (as the raw task pointer, `task`) for the handle to drop.
     pub(crate) fn retire(&self, runnable: Runnable) {
         let s = self.state.load(Ordering::Acquire);
         if phase(s) == RUNNING {
@@ -385,15 +483,15 @@ impl CarrierHeader {
                 }
             }
         }
-        // SAFETY: we hold the runnable; the handle only reads `orphan` after seeing ORPHAN.
-        unsafe { *self.orphan.get() = Some(runnable) };
+        // Park the runnable: its reference now lives in the raw pointer, which is `task`.
+        let parked = runnable.into_raw();
+        debug_assert_eq!(parked.as_ptr().cast_const(), self.task.get());
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & HANDLE == 0 {
                 // Nobody refers to the carrier: take the runnable back and drop it.
-                // SAFETY: as above, nobody else reads `orphan` without ORPHAN set.
-                let r = unsafe { (*self.orphan.get()).take() };
-                drop(r);
+                // SAFETY: `parked` came from `into_raw` just above and is turned back only here.
+                drop(unsafe { Runnable::from_raw(parked) });
                 return;
             }
             match self.state.compare_exchange_weak(
@@ -416,26 +514,31 @@ impl<const N: usize> Future for CarrierFuture<N> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: nothing is moved out of the carrier; the buffer pointer keeps the provenance of
+        // the `&mut` async-task polls us through.
+        let this = unsafe { self.get_unchecked_mut() };
+        let buf = ptr::addr_of_mut!(this.buf).cast::<u8>();
         // A carrier never completes: it is dropped (by its runnable) when retired or trimmed.
-        self.header.poll(cx);
+        this.header.poll(buf, cx);
         Poll::Pending
     }
 }
 
+/// Dropping a carrier leaves its registry slot alone: the pool removes it before it frees a carrier
+/// of a running runtime (`SharedPool::push`), and every other carrier is dropped after shutdown
+/// closed and drained the registry.
 impl<const N: usize> Drop for CarrierFuture<N> {
     fn drop(&mut self) {
+        let buf = ptr::addr_of_mut!(self.buf).cast::<u8>();
         let h = &self.header;
-        if let Some(entry) = h.entry.take() {
-            entry.remove();
-        }
         let s = h.state.load(Ordering::Acquire);
         if let Some(vtable) = h.vtable.get() {
             // Defensive: every path that drops a carrier's runnable goes through `retire` or holds
             // a FREE carrier, so a job is only found here if that invariant was broken.
             // SAFETY: the vtable is set exactly while the buffer holds a future or an output.
             match phase(s) {
-                RUNNING => unsafe { (vtable.drop_future)(h.buf()) },
-                DONE if s & CANCELLED == 0 => unsafe { (vtable.drop_output)(h.buf()) },
+                RUNNING => unsafe { (vtable.drop_future)(buf) },
+                DONE if s & CANCELLED == 0 => unsafe { (vtable.drop_output)(buf) },
                 _ => {}
             }
         }
@@ -523,8 +626,10 @@ impl<T> PooledJoin<T> {
         loop {
             if s & ORPHAN != 0 {
                 self.released = true;
-                // SAFETY: ORPHAN was published after `orphan` was written, and only we take it.
-                let runnable = unsafe { (*h.orphan.get()).take() };
+                // SAFETY: `retire` parked the runnable (`into_raw`, whose pointer is `task`)
+                // before it published ORPHAN, and only we, seeing ORPHAN, turn it back.
+                let runnable =
+                    unsafe { Runnable::from_raw(NonNull::new_unchecked(h.task.get().cast_mut())) };
                 if let Some(vtable) = h.vtable.get() {
                     if phase(s) == DONE && s & CANCELLED == 0 {
                         // SAFETY: an untaken output of a finished job that nobody else can reach.
@@ -545,9 +650,9 @@ impl<T> PooledJoin<T> {
                 }
                 // Keep the carrier alive (a task reference) across the store below: once it is
                 // FREE another thread may pick it up, or the pool may free it.
-                // SAFETY: `self_waker` was written on the first poll, before the carrier was ever
-                // handed out, and is never written again.
-                let waker = unsafe { (*h.self_waker.get()).clone() };
+                // SAFETY: the carrier was initialised before it was handed out, and we hold
+                // HANDLE, so it is alive.
+                let waker = Waker::clone(&*unsafe { h.self_waker() });
                 match h.state.compare_exchange(
                     s,
                     (s & !(GEN_ONE - 1)) | FREE,
@@ -556,9 +661,7 @@ impl<T> PooledJoin<T> {
                 ) {
                     Ok(_) => {
                         self.released = true;
-                        if let Some(w) = waker {
-                            w.wake();
-                        }
+                        waker.wake();
                         return;
                     }
                     Err(actual) => s = actual,
@@ -589,10 +692,9 @@ impl<T> PooledJoin<T> {
         let h = self.header();
         let s = h.state.fetch_or(ABORT, Ordering::AcqRel);
         if phase(s) == RUNNING && s & ABORT == 0 {
-            // SAFETY: as in `release`; we hold HANDLE so the carrier is alive.
-            if let Some(w) = unsafe { &*h.self_waker.get() } {
-                w.wake_by_ref();
-            }
+            // SAFETY: the carrier was initialised before it was handed out; we hold HANDLE so it
+            // is alive.
+            unsafe { h.self_waker() }.wake_by_ref();
         }
     }
 
@@ -611,12 +713,12 @@ impl<T> Drop for PooledJoin<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    /// Memory per live job is the pool's cost: the header must stay within 80 bytes so that a
-    /// 16-byte job fits a 96-byte carrier future (the buffer is 16-aligned after the header).
+    /// Memory per live job is the pool's cost: the header must stay within 48 bytes so that a
+    /// 16-byte job fits a 64-byte carrier future (the buffer is 16-aligned after the header).
     #[test]
     fn carrier_header_stays_small() {
-        assert!(std::mem::size_of::<super::CarrierHeader>() <= 80);
-        assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 96);
+        assert!(std::mem::size_of::<super::CarrierHeader>() <= 48);
+        assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 64);
         // A `u64` output with a thin-enough panic payload fits the smallest class.
         assert!(std::mem::size_of::<Result<u64, crate::task::Panic>>() <= 16);
     }
@@ -627,7 +729,7 @@ mod loom_tests {
     //! Model of the hand-over between a job finishing on a worker and its join handle being
     //! awaited or dropped on another thread: the output is taken or dropped exactly once, and the
     //! carrier is recycled (woken while FREE) exactly once. The carrier is driven directly, without
-    //! async-task: its own waker is a counting waker.
+    //! async-task, inside a [`FakeTask`] whose waker counts wake-ups.
     use super::*;
     use std::sync::atomic::AtomicUsize as StdCounter;
     use std::sync::Arc as StdArc;
@@ -643,6 +745,66 @@ mod loom_tests {
         }
     }
 
+    /// Stands in for async-task's allocation: the carrier lives inside it, and its waker's data
+    /// pointer is its address (as async-task's is the task's), so the carrier's rebuilt waker
+    /// and its buffer pointer both point into this one allocation. Waking counts.
+    #[repr(C)]
+    struct FakeTask {
+        wakes: StdCounter,
+        carrier: std::cell::UnsafeCell<CarrierFuture<64>>,
+    }
+
+    // SAFETY: the carrier inside is shared the way a real carrier is (by the state-word
+    // protocol under test); `wakes` is atomic.
+    unsafe impl Sync for FakeTask {}
+    unsafe impl Send for FakeTask {}
+
+    static FAKE_TASK_WAKER: RawWakerVTable =
+        RawWakerVTable::new(fake_clone, fake_wake, fake_wake, fake_drop);
+
+    unsafe fn fake_clone(task: *const ()) -> RawWaker {
+        RawWaker::new(task, &FAKE_TASK_WAKER)
+    }
+
+    unsafe fn fake_wake(task: *const ()) {
+        // SAFETY: the data pointer of a fake waker is a live `FakeTask` (the model outlives it).
+        unsafe { &*task.cast::<FakeTask>() }
+            .wakes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    unsafe fn fake_drop(_: *const ()) {}
+
+    impl FakeTask {
+        fn waker(&self) -> Waker {
+            // SAFETY: the vtable's functions only count, and `self` outlives every waker.
+            unsafe {
+                Waker::from_raw(RawWaker::new(
+                    (self as *const Self).cast(),
+                    &FAKE_TASK_WAKER,
+                ))
+            }
+        }
+
+        fn header(&self) -> &CarrierHeader {
+            // SAFETY: a shared view of the header, whose mutable parts are cells and atomics.
+            unsafe { &(*self.carrier.get()).header }
+        }
+
+        /// Polls the carrier as async-task would (with a pointer to the whole future).
+        fn poll(&self) {
+            let carrier = self.carrier.get();
+            // SAFETY: one poller at a time (the models poll from one thread at a time).
+            let buf = unsafe { ptr::addr_of_mut!((*carrier).buf) }.cast::<u8>();
+            self.header()
+                .poll(buf, &mut Context::from_waker(&self.waker()));
+        }
+
+        fn wakes(&self) -> usize {
+            self.wakes.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
     struct Tracked(StdArc<StdCounter>);
     impl Drop for Tracked {
         fn drop(&mut self) {
@@ -653,36 +815,36 @@ mod loom_tests {
     /// A carrier with one job installed whose output is a `Tracked`.
     fn carrier_with_job(
         meta: &TaskMeta,
-        wakes: &StdArc<Counting>,
         drops: &StdArc<StdCounter>,
-    ) -> (loom::sync::Arc<CarrierFuture<64>>, usize) {
-        let carrier = loom::sync::Arc::new(CarrierFuture::<64>::new(0, None));
-        let waker = Waker::from(wakes.clone());
-        let mut cx = Context::from_waker(&waker);
-        CREATING.with(|c| c.set(meta));
-        carrier.header.poll(&mut cx); // first poll: records the carrier, wakes it (FREE)
+    ) -> (loom::sync::Arc<FakeTask>, usize) {
+        let task = loom::sync::Arc::new(FakeTask {
+            wakes: StdCounter::new(0),
+            carrier: std::cell::UnsafeCell::new(CarrierFuture::<64>::new(0, Slot::for_tests())),
+        });
+        CREATING.with(|c| {
+            c.set(Creating {
+                meta,
+                task: task.waker().data(),
+            })
+        });
+        task.poll(); // first poll: records the carrier, wakes it (FREE)
         let d = drops.clone();
         // SAFETY: the job and its output fit 64 bytes; the carrier is FREE.
-        let generation = unsafe { carrier.header.install(meta, async move { Tracked(d) }, 0) };
-        (carrier, generation)
+        let generation = unsafe { task.header().install(meta, async move { Tracked(d) }, 0) };
+        (task, generation)
     }
 
     fn run(await_handle: bool) {
         loom::model(move || {
             let meta = TaskMeta::for_tests();
-            let wakes = StdArc::new(Counting(StdCounter::new(0)));
             let drops = StdArc::new(StdCounter::new(0));
-            let (carrier, generation) = carrier_with_job(&meta, &wakes, &drops);
-            let first_poll_wakes = wakes.0.load(std::sync::atomic::Ordering::SeqCst);
-            let join = PooledJoin::<Tracked>::new(&carrier.header, generation);
+            let (task, generation) = carrier_with_job(&meta, &drops);
+            let first_poll_wakes = task.wakes();
+            let join = PooledJoin::<Tracked>::new(task.header(), generation);
 
             let worker = {
-                let carrier = carrier.clone();
-                let wakes = wakes.clone();
-                loom::thread::spawn(move || {
-                    let waker = Waker::from(wakes);
-                    carrier.header.poll(&mut Context::from_waker(&waker));
-                })
+                let task = task.clone();
+                loom::thread::spawn(move || task.poll())
             };
             let joiner_wakes = StdArc::new(Counting(StdCounter::new(0)));
             let handle = {
@@ -724,9 +886,9 @@ mod loom_tests {
                 1,
                 "output dropped exactly once"
             );
-            let recycles = wakes.0.load(std::sync::atomic::Ordering::SeqCst) - first_poll_wakes;
+            let recycles = task.wakes() - first_poll_wakes;
             assert_eq!(recycles, 1, "recycled exactly once");
-            assert_eq!(phase(carrier.header.state.load(Ordering::SeqCst)), FREE);
+            assert_eq!(phase(task.header().state.load(Ordering::SeqCst)), FREE);
         });
     }
 

@@ -31,10 +31,10 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use carrier::{fits, CarrierFuture, FREE};
+use carrier::{fits, CarrierFuture, Creating, FREE};
 pub(crate) use carrier::{CarrierHeader, JoinOutcome, PooledJoin};
 
-use super::{Runnable, TaskMeta};
+use super::{Registry, Runnable, TaskMeta};
 use crate::metrics::WorkerCounters;
 use crate::scheduler::{worker, Shared};
 
@@ -47,9 +47,10 @@ pub(crate) const LOCAL_MAX: usize = 64;
 /// Carriers moved per spill or refill.
 pub(crate) const BATCH: usize = 32;
 
-/// Approximate bytes of a carrier beyond its buffer (async-task header, metadata, schedule
-/// function, carrier header, allocator overhead); used for the shared list's byte bound.
-const CARRIER_OVERHEAD: usize = 176;
+/// Approximate bytes of a carrier beyond its buffer (async-task header, metadata and schedule
+/// function: 64; carrier header: 48; allocator overhead: 8); used for the shared list's byte
+/// bound.
+const CARRIER_OVERHEAD: usize = 120;
 
 /// Default bound of the shared free list.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
@@ -110,9 +111,10 @@ impl SharedPool {
         self.lists[class].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Files free carriers of `class`; those past the byte bound are freed (after the lock).
-    /// Allocates nothing unless the shared list must grow or some carriers are freed.
-    fn push(&self, class: usize, carriers: impl Iterator<Item = Runnable>) {
+    /// Files free carriers of `class`; those past the byte bound are freed (after the lock, and
+    /// after their slots in `registry` are removed). Allocates nothing unless the shared list must
+    /// grow or some carriers are freed.
+    fn push(&self, registry: &Registry, class: usize, carriers: impl Iterator<Item = Runnable>) {
         let size = carrier_bytes(class);
         let mut excess = Vec::new();
         {
@@ -127,7 +129,14 @@ impl SharedPool {
             }
         }
         self.freed.fetch_add(excess.len() as u64, Ordering::Relaxed);
-        drop(excess); // FREE carriers: dropping the runnable frees the carrier.
+        for r in excess {
+            // A carrier does not leave the registry by itself (it keeps no registry pointer);
+            // the registry's waker would otherwise keep its memory alive until shutdown.
+            if let Some(h) = CarrierHeader::of(&r) {
+                registry.remove(h.registry_slot());
+            }
+            drop(r); // FREE carriers: dropping the runnable drops the carrier.
+        }
     }
 
     fn pop_one(&self, class: usize) -> Option<Runnable> {
@@ -170,12 +179,12 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     let Some(mut slot) = registry.reserve(shard) else {
         return; // shut down: the caller falls back to a plain task
     };
-    let entry = slot.entry(registry);
+    let registry_slot = slot.slot();
     let class_u8 = class as u8;
     macro_rules! carrier {
         ($n:literal) => {
             builder.spawn(
-                move |_| CarrierFuture::<$n>::new(class_u8, Some(entry)),
+                move |_| CarrierFuture::<$n>::new(class_u8, registry_slot),
                 schedule,
             )
         };
@@ -193,8 +202,16 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     shared.pool.created.fetch_add(1, Ordering::Relaxed);
     // The first poll records the carrier's address in its metadata and wakes it; the schedule
     // function then finds it FREE and files it in this thread's free list (or the shared one).
-    carrier::CREATING.with(|c| c.set(runnable.metadata()));
-    runnable.run();
+    let meta: *const TaskMeta = runnable.metadata();
+    let task = runnable.into_raw();
+    carrier::CREATING.with(|c| {
+        c.set(Creating {
+            meta,
+            task: task.as_ptr().cast_const(),
+        })
+    });
+    // SAFETY: `task` is the pointer `into_raw` just returned, turned back exactly once.
+    unsafe { Runnable::from_raw(task) }.run();
 }
 
 /// Takes a free carrier of `class`, from the worker's list, the shared list, or a new one.
@@ -244,10 +261,12 @@ pub(crate) fn recycle(shared: &Arc<Shared>, runnable: Runnable, class: usize) {
         if list.len() > LOCAL_MAX {
             let at = list.len() - BATCH;
             WorkerCounters::bump(&shared.workers[w.index].counters.pool_spills, 1);
-            shared.pool.push(class, list.drain(at..));
+            shared.pool.push(&shared.registry, class, list.drain(at..));
         }
     } else {
-        shared.pool.push(class, std::iter::once(runnable));
+        shared
+            .pool
+            .push(&shared.registry, class, std::iter::once(runnable));
     }
 }
 
