@@ -189,6 +189,26 @@ fn futures_too_big_for_any_class_still_run() {
     assert_eq!(out.unwrap(), 7 * 4096);
 }
 
+/// Carrier buffers are 8-aligned (so that they follow the 40-byte header without padding): a
+/// future that needs 16 runs as a plain task, correctly aligned, and creates no carrier.
+#[test]
+fn a_16_aligned_future_runs_as_a_plain_task() {
+    #[repr(align(16))]
+    struct Aligned16(u64);
+    let rt = one_worker();
+    // Warm the pool so that only a carrier for the aligned job could change the count.
+    rt.block_on(rt.spawn(async { 1 })).unwrap();
+    let created = rt.metrics().pool.created;
+    let out = rt.block_on(rt.spawn(async move {
+        let a = Aligned16(21);
+        moirai::yield_now().await; // `a` lives across the await: it is part of the future
+        assert_eq!(&a as *const Aligned16 as usize % 16, 0);
+        a.0 * 2
+    }));
+    assert_eq!(out.unwrap(), 42);
+    assert_eq!(rt.metrics().pool.created, created, "no carrier for a 16-aligned future");
+}
+
 #[test]
 fn preallocated_carriers_serve_the_first_spawns() {
     let rt = Runtime::builder()

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
-use crate::task::pool::{self, CarrierHeader, SharedPool};
+use crate::task::pool::{self, Carrier, CarrierHeader, SharedPool};
 use crate::task::{Registry, Runnable};
 use crate::topology::{NodeId, Topology};
 use idle::Idle;
@@ -117,13 +117,8 @@ pub(crate) fn drop_runnable(runnable: Runnable) {
 }
 
 fn retire(runnable: Runnable) {
-    match CarrierHeader::of(&runnable) {
-        Some(carrier) => {
-            let carrier: *const CarrierHeader = carrier;
-            // SAFETY: the header lives inside the runnable's task, which `retire` keeps alive
-            // until it decides what to do with the runnable (it never uses the header after).
-            unsafe { (*carrier).retire(runnable) }
-        }
+    match Carrier::of(&runnable) {
+        Some(carrier) => carrier.retire(runnable),
         None => drop(runnable),
     }
 }

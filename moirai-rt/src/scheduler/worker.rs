@@ -182,10 +182,10 @@ impl Worker {
     fn run_loop(&self) {
         // Under miri there is no reactor (miri cannot run async-io's epoll reactor): the same
         // loop on a plain thread parker, so miri can check everything but I/O and timers.
-        #[cfg(not(miri))]
-        use async_io::block_on as drive;
         #[cfg(miri)]
         use crate::block_on::park_until_ready as drive;
+        #[cfg(not(miri))]
+        use async_io::block_on as drive;
         drive(std::future::poll_fn(|cx| self.poll_loop(cx)));
         // Shut down while parked: the listener goes (and with it this worker's sleeper count).
         if let Some(listener) = self.listener.borrow_mut().take() {

@@ -21,17 +21,26 @@
 //! * `HANDLE`: a join handle refers to this job. While it is set the carrier is never reused or
 //!   freed, which is what makes the handle's raw pointer valid; the handle clears it when it has
 //!   taken the output or is dropped. `ABORT`: the handle asked for cancellation. `ORPHAN`: the
-//!   runtime shut down while the handle was alive; the carrier's runnable was parked (as a raw
-//!   task pointer, which is the carrier's `task`) and the handle drops it when it lets go.
+//!   runtime shut down while the handle was alive; the carrier's runnable was parked (as its raw
+//!   task pointer) and the handle drops it when it lets go.
 //!
 //! # Memory
 //!
-//! The header is 48 bytes, so a carrier costs little more than a plain task of the same future
-//! (the pool's peak memory is a figure of the task-pool issue). What it does not store: its own
-//! waker (it keeps the task pointer, and the waker vtable, the same for every carrier of a class,
-//! is kept once per class in [`WAKER_VTABLES`]); its runnable while orphaned (that is the same
-//! task pointer); the registry's address (the pool removes a carrier's registry slot itself when
-//! it frees the carrier, the only time a carrier is freed while the runtime runs).
+//! The header is 40 bytes and the buffer 8-aligned right after it, so a carrier of a 64-byte job
+//! is a 168-byte task (a 176-byte malloc chunk, against 160 for a plain task of the same future;
+//! the pool's peak memory is a figure of the task-pool issue). What it does not store:
+//! * its own waker or task pointer: async-task's waker is the task pointer plus one vtable per
+//!   task type, the header sits at a fixed offset from the task pointer, and every carrier of a
+//!   class has the same type, so offset and vtable are kept once per class ([`SHAPES`]) and the
+//!   waker is rebuilt from the header's address;
+//! * its runnable while orphaned: that is the same task pointer (`Runnable::into_raw`);
+//! * the registry's address: the pool removes a carrier's registry slot itself when it frees the
+//!   carrier, the only time a carrier is freed while the runtime runs.
+//!
+//! Reaching the buffer or the task from the header needs a pointer whose provenance covers the
+//! whole task allocation, not just the header: [`Carrier`] is that pointer (the one published in
+//! the task's metadata, derived from the task pointer). Inside its own poll the carrier uses the
+//! `Pin<&mut Self>` async-task gives it instead.
 //!
 //! Who recycles: whichever of job and handle finishes last. A job that finishes with no handle
 //! drops its output and goes `FREE`; a handle that lets go of a `DONE` job makes it `FREE`. Going
@@ -143,23 +152,31 @@ thread_local! {
     };
 }
 
-/// The waker vtable of each class's carriers. A waker is a data pointer and a vtable; async-task
-/// uses the task pointer as data and one vtable per task type, and all carriers of a class have
-/// the same type. So a carrier keeps only its task pointer, and its waker is rebuilt from the two
-/// ([`CarrierHeader::self_waker`]). Written by the first carrier of a class, checked by every
-/// later one. (A plain std atomic, not the loom shim: it is written once, before any carrier of
-/// its class is shared, and is not part of any hand-over protocol.)
-static WAKER_VTABLES: [OnceLock<&'static RawWakerVTable>; CLASSES.len()] =
-    [const { OnceLock::new() }; CLASSES.len()];
+/// What every task of a carrier class has in common: where the header sits in the task
+/// allocation, and the vtable of the task's wakers.
+#[derive(Clone, Copy)]
+struct Shape {
+    /// Bytes from the task pointer (async-task's allocation, also its waker's data pointer) to
+    /// the carrier header.
+    header_offset: usize,
+    waker_vtable: &'static RawWakerVTable,
+}
 
-/// The part of a carrier that does not depend on its buffer size (48 bytes).
+/// The [`Shape`] of each class, written by the first carrier of the class on its first poll and
+/// checked by every later one. (A plain std `OnceLock`, not the loom shim: it is written once,
+/// before any carrier of its class is shared, and is not part of any hand-over protocol.)
+static SHAPES: [OnceLock<Shape>; CLASSES.len()] = [const { OnceLock::new() }; CLASSES.len()];
+
+fn shape(class: u8) -> Shape {
+    *SHAPES[class as usize]
+        .get()
+        .expect("an initialised carrier's class has its shape")
+}
+
+/// The part of a carrier that does not depend on its buffer size (40 bytes).
 #[repr(C)]
 pub(crate) struct CarrierHeader {
     pub(crate) state: AtomicUsize,
-    /// The carrier's async-task pointer (its waker's data pointer), set on the first poll and
-    /// never changed; with the class's entry in [`WAKER_VTABLES`] it gives the carrier's own
-    /// waker, used to get its runnable back (to recycle or abort it) when nobody holds it.
-    task: Cell<*const ()>,
     /// The join handle's waker, guarded by AWAITER / REGISTERING in `state` (an AtomicWaker of
     /// our own, 8 bytes smaller).
     join_waker: UnsafeCell<Option<Waker>>,
@@ -172,7 +189,7 @@ pub(crate) struct CarrierHeader {
     pub(crate) class: u8,
 }
 
-#[repr(C, align(16))]
+#[repr(C, align(8))]
 struct Buffer<const N: usize>([MaybeUninit<u8>; N]);
 
 /// The future of a carrier with an `N`-byte job buffer.
@@ -190,6 +207,10 @@ pub(crate) struct CarrierFuture<const N: usize> {
     _shared: std::marker::PhantomPinned,
 }
 
+/// Alignment of the job buffer: 8, so that it follows the 40-byte header without padding.
+/// Futures (or outputs) that need more, such as those holding a `u128`, run as plain tasks.
+const BUF_ALIGN: usize = mem::align_of::<Buffer<16>>();
+
 /// Offset of the buffer from the header: the same for every `N` (the header is `repr(C)` and the
 /// buffer is 16-aligned).
 const BUF_OFFSET: usize = mem::offset_of!(CarrierFuture<16>, buf);
@@ -205,7 +226,6 @@ impl<const N: usize> CarrierFuture<N> {
         CarrierFuture {
             header: CarrierHeader {
                 state: AtomicUsize::new(FREE),
-                task: Cell::new(ptr::null()),
                 join_waker: UnsafeCell::new(None),
                 vtable: Cell::new(None),
                 registry_key,
@@ -221,28 +241,56 @@ impl<const N: usize> CarrierFuture<N> {
 /// Whether a job of future `F` fits a buffer of `n` bytes (future and output both).
 pub(crate) const fn fits<F: Future>(n: usize) -> bool {
     mem::size_of::<F>() <= n
-        && mem::align_of::<F>() <= 16
+        && mem::align_of::<F>() <= BUF_ALIGN
         && mem::size_of::<Result<F::Output, Panic>>() <= n
-        && mem::align_of::<Result<F::Output, Panic>>() <= 16
+        && mem::align_of::<Result<F::Output, Panic>>() <= BUF_ALIGN
 }
 
-impl CarrierHeader {
-    /// The job buffer, for use outside the carrier's own poll (which passes the buffer it got
-    /// from its `Pin<&mut Self>`).
-    ///
-    /// The pointer carries the provenance of the task pointer, i.e. of the whole task allocation:
-    /// one derived from `&self` would only cover the header (a shared reference's range), and the
-    /// buffer lies after it; miri (Tree Borrows) rejects writes through such a pointer.
-    fn buf(&self) -> *mut u8 {
-        debug_assert!(!self.task.get().is_null(), "the carrier was polled once");
-        // Every header is the first field of a `CarrierFuture<N>` (the only place one is built),
-        // whose buffer starts `BUF_OFFSET` bytes after it, inside the task allocation.
-        let at = self as *const CarrierHeader as usize + BUF_OFFSET;
-        self.task.get().cast_mut().cast::<u8>().with_addr(at)
+/// A carrier reached from outside its own poll: a pointer to its header with the provenance of
+/// its whole task allocation (see the module docs), so that it can also reach the buffer after
+/// the header and the task before it. It is the pointer published in the task's metadata.
+#[derive(Clone, Copy)]
+pub(crate) struct Carrier(NonNull<CarrierHeader>);
+
+// SAFETY: a `Carrier` is an address; what may be done through it from which thread is governed by
+// the state-word protocol (the same as for `&CarrierHeader`, which is `Sync` in effect).
+unsafe impl Send for Carrier {}
+unsafe impl Sync for Carrier {}
+
+impl Carrier {
+    /// The carrier behind a runnable, if it is one that has been initialised.
+    pub(crate) fn of(runnable: &Runnable) -> Option<Carrier> {
+        NonNull::new(runnable.metadata().carrier.load(Ordering::Acquire)).map(Carrier)
     }
 
-    pub(crate) fn registry_slot(&self) -> Slot {
-        Slot::from_parts(self.registry_shard, self.registry_key)
+    /// The header.
+    ///
+    /// # Safety
+    /// The carrier is alive for `'a` (its runnable is held, or the caller holds `HANDLE`).
+    pub(crate) unsafe fn header<'a>(self) -> &'a CarrierHeader {
+        // SAFETY: the caller guarantees the carrier is alive; the header is only ever shared.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// The job buffer (outside the carrier's own poll).
+    fn buf(self) -> *mut u8 {
+        // Every header is the first field of a `CarrierFuture<N>` (the only place one is built),
+        // whose buffer starts `BUF_OFFSET` bytes after it, inside the same allocation.
+        self.0.as_ptr().cast::<u8>().wrapping_add(BUF_OFFSET)
+    }
+
+    /// The async-task pointer of the carrier's task (also its wakers' data pointer).
+    ///
+    /// # Safety
+    /// The carrier has been polled once (its class's shape is known).
+    unsafe fn task(self, class: u8) -> NonNull<()> {
+        let task = self
+            .0
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_sub(shape(class).header_offset);
+        // SAFETY: the header lies `header_offset` bytes into the task allocation (first poll).
+        unsafe { NonNull::new_unchecked(task.cast()) }
     }
 
     /// The carrier's own waker, borrowed: rebuilt from its task pointer and its class's vtable,
@@ -250,48 +298,114 @@ impl CarrierHeader {
     ///
     /// # Safety
     /// The carrier is initialised (polled once) and alive for as long as the waker is used.
-    unsafe fn self_waker(&self) -> mem::ManuallyDrop<Waker> {
-        let vtable = WAKER_VTABLES[self.class as usize]
-            .get()
-            .expect("an initialised carrier's class has its waker vtable");
-        // SAFETY: `task` and `vtable` are the data pointer and vtable of a waker of this very
-        // task (checked on the first poll), so together they are that waker; the task is alive
-        // (caller). Not dropping it leaves the reference count as it was.
-        mem::ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(self.task.get(), vtable)) })
-    }
-
-    /// The carrier behind a runnable, if it is one that has been initialised.
-    pub(crate) fn of(runnable: &Runnable) -> Option<&CarrierHeader> {
-        let p = runnable.metadata().carrier.load(Ordering::Acquire);
-        // SAFETY: a non-null `carrier` points to the header inside this very task's future, which
-        // lives at least as long as the runnable we borrow.
-        unsafe { p.as_ref() }
+    unsafe fn self_waker(self) -> mem::ManuallyDrop<Waker> {
+        // SAFETY: alive (caller).
+        let class = unsafe { self.header() }.class;
+        // SAFETY: initialised (caller).
+        let task = unsafe { self.task(class) };
+        // SAFETY: the task pointer and the class's vtable are the data pointer and vtable of this
+        // task's wakers (checked on its first poll), so together they are its waker; the task is
+        // alive (caller). Not dropping it leaves the reference count as it was.
+        mem::ManuallyDrop::new(unsafe {
+            Waker::from_raw(RawWaker::new(
+                task.as_ptr().cast_const(),
+                shape(class).waker_vtable,
+            ))
+        })
     }
 
     /// Installs a job. The caller holds the carrier's runnable and the carrier is `FREE`.
     ///
     /// # Safety
     /// `fits::<F>(N)` for this carrier's buffer size `N`.
-    pub(crate) unsafe fn install<F>(&self, meta: &TaskMeta, future: F, home_node: usize) -> usize
+    pub(crate) unsafe fn install<F>(self, meta: &TaskMeta, future: F, home_node: usize) -> usize
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let s = self.state.load(Ordering::Relaxed);
+        // SAFETY: we hold the runnable, so the carrier is alive.
+        let h = unsafe { self.header() };
+        let s = h.state.load(Ordering::Relaxed);
         debug_assert_eq!(phase(s), FREE);
         // SAFETY: the buffer is large and aligned enough (caller) and holds nothing (`FREE`).
         unsafe { self.buf().cast::<F>().write(future) };
-        self.vtable.set(Some(&VTableOf::<F>::VTABLE));
+        h.vtable.set(Some(&VTableOf::<F>::VTABLE));
         // A handle that detached while registered left its waker behind; nobody else can reach
         // the slot now (no handle exists for a FREE carrier).
         // SAFETY: as just said.
-        drop(unsafe { (*self.join_waker.get()).take() });
+        drop(unsafe { (*h.join_waker.get()).take() });
         meta.home_node.store(home_node, Ordering::Relaxed);
         let s = (s & !(GEN_ONE - 1)).wrapping_add(GEN_ONE) | RUNNING | HANDLE;
         // Published to the worker that pops the runnable by the queue's own synchronisation, and
         // to the join handle through its pointer; Release for both.
-        self.state.store(s, Ordering::Release);
+        h.state.store(s, Ordering::Release);
         generation(s)
+    }
+
+    /// Shuts the carrier down with its runnable in hand (the runtime is closed): drops its job's
+    /// future if it has one, and either drops the runnable or, while a join handle still refers to
+    /// the carrier, parks it (as the raw task pointer) for the handle to drop.
+    pub(crate) fn retire(self, runnable: Runnable) {
+        // SAFETY: we hold the runnable, so the carrier is alive until we let go of it below.
+        let h = unsafe { self.header() };
+        let s = h.state.load(Ordering::Acquire);
+        if phase(s) == RUNNING {
+            let vtable = h.vtable.get().expect("a running carrier has a job");
+            // SAFETY: we hold the runnable, so nobody polls the job; the buffer holds the future.
+            unsafe { (vtable.drop_future)(self.buf()) };
+            h.vtable.set(None);
+            // Record the cancellation now, so that a handle arriving later sees a finished job.
+            let mut s = s;
+            loop {
+                let done = (s & !(PHASE | ABORT)) | DONE | CANCELLED;
+                match h
+                    .state
+                    .compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => {
+                        h.wake_joiner(s);
+                        break;
+                    }
+                    Err(actual) => s = actual,
+                }
+            }
+        }
+        // Park the runnable: its reference now lives in the raw pointer, the task pointer.
+        let parked = runnable.into_raw();
+        // SAFETY: a carrier that has a runnable to retire has been polled once.
+        debug_assert_eq!(parked, unsafe { self.task(h.class) });
+        let mut s = h.state.load(Ordering::Acquire);
+        loop {
+            if s & HANDLE == 0 {
+                // Nobody refers to the carrier: take the runnable back and drop it.
+                // SAFETY: `parked` came from `into_raw` just above and is turned back only here.
+                drop(unsafe { Runnable::from_raw(parked) });
+                return;
+            }
+            match h
+                .state
+                .compare_exchange_weak(s, s | ORPHAN, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    // From here on the handle owns the carrier; do not touch it again.
+                    return;
+                }
+                Err(actual) => s = actual,
+            }
+        }
+    }
+}
+
+impl CarrierHeader {
+    pub(crate) fn registry_slot(&self) -> Slot {
+        Slot::from_parts(self.registry_shard, self.registry_key)
+    }
+
+    /// The carrier behind a runnable, if it is one that has been initialised.
+    pub(crate) fn of(runnable: &Runnable) -> Option<&CarrierHeader> {
+        // SAFETY: the carrier's header lives inside this very task's future, which lives at least
+        // as long as the runnable we borrow.
+        Carrier::of(runnable).map(|c| unsafe { c.header() })
     }
 
     /// Polls the carrier. Called by `CarrierFuture::poll` with the carrier's own context and its
@@ -301,9 +415,8 @@ impl CarrierHeader {
         match phase(s) {
             RUNNING => {}
             FREE => {
-                // Only the holder of the runnable (us, while polling) writes `task`, and only on
-                // this first poll, before the carrier is ever shared.
-                if self.task.get().is_null() {
+                // The first poll happens inside `create`, which left its marker for it.
+                if !CREATING.with(|c| c.get().meta.is_null()) {
                     self.first_poll(cx.waker());
                 }
                 // A free carrier that got polled (first poll, or a stale wake racing with its
@@ -326,8 +439,8 @@ impl CarrierHeader {
         }
     }
 
-    /// Records the carrier's task pointer and its class's waker vtable, and publishes the
-    /// carrier's address in its metadata.
+    /// Records (or checks) its class's shape, and publishes the carrier's address in its
+    /// metadata.
     fn first_poll(&self, waker: &Waker) {
         let creating = CREATING.with(|c| {
             c.replace(Creating {
@@ -346,11 +459,15 @@ impl CarrierHeader {
             creating.task,
             "async-task's waker data is its task pointer"
         );
-        self.task.set(waker.data());
-        let vtable = *WAKER_VTABLES[self.class as usize].get_or_init(|| waker.vtable());
+        let here = Shape {
+            header_offset: (self as *const CarrierHeader as usize) - (waker.data() as usize),
+            waker_vtable: waker.vtable(),
+        };
+        let shape = *SHAPES[self.class as usize].get_or_init(|| here);
         assert!(
-            ptr::eq(vtable, waker.vtable()),
-            "all carriers of a class share one waker vtable"
+            shape.header_offset == here.header_offset
+                && ptr::eq(shape.waker_vtable, here.waker_vtable),
+            "all carriers of a class have the same layout and waker vtable"
         );
         // The published pointer carries the task pointer's provenance (the whole allocation), not
         // that of `&self`, which is tied to this poll's `&mut` and would not outlive later polls.
@@ -456,58 +573,6 @@ impl CarrierHeader {
             }
         }
     }
-
-    /// Shuts the carrier down with its runnable in hand (the runtime is closed): drops its job's
-    /// future if it has one, and either drops the runnable or, while a join handle still refers to
-    /// the carrier, parks it (as the raw task pointer, `task`) for the handle to drop.
-    pub(crate) fn retire(&self, runnable: Runnable) {
-        let s = self.state.load(Ordering::Acquire);
-        if phase(s) == RUNNING {
-            let vtable = self.vtable.get().expect("a running carrier has a job");
-            // SAFETY: we hold the runnable, so nobody polls the job; the buffer holds the future.
-            unsafe { (vtable.drop_future)(self.buf()) };
-            self.vtable.set(None);
-            // Record the cancellation now, so that a handle arriving later sees a finished job.
-            let mut s = s;
-            loop {
-                let done = (s & !(PHASE | ABORT)) | DONE | CANCELLED;
-                match self
-                    .state
-                    .compare_exchange_weak(s, done, Ordering::AcqRel, Ordering::Acquire)
-                {
-                    Ok(_) => {
-                        self.wake_joiner(s);
-                        break;
-                    }
-                    Err(actual) => s = actual,
-                }
-            }
-        }
-        // Park the runnable: its reference now lives in the raw pointer, which is `task`.
-        let parked = runnable.into_raw();
-        debug_assert_eq!(parked.as_ptr().cast_const(), self.task.get());
-        let mut s = self.state.load(Ordering::Acquire);
-        loop {
-            if s & HANDLE == 0 {
-                // Nobody refers to the carrier: take the runnable back and drop it.
-                // SAFETY: `parked` came from `into_raw` just above and is turned back only here.
-                drop(unsafe { Runnable::from_raw(parked) });
-                return;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s | ORPHAN,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => {
-                    // From here on the handle owns the carrier; do not touch it again.
-                    return;
-                }
-                Err(actual) => s = actual,
-            }
-        }
-    }
 }
 
 impl<const N: usize> Future for CarrierFuture<N> {
@@ -547,7 +612,7 @@ impl<const N: usize> Drop for CarrierFuture<N> {
 
 /// The join side of a pooled job.
 pub(crate) struct PooledJoin<T> {
-    carrier: NonNull<CarrierHeader>,
+    carrier: Carrier,
     generation: usize,
     /// Set once the handle has let go of the carrier; after that it never touches it again.
     released: bool,
@@ -569,9 +634,9 @@ pub(crate) enum JoinOutcome<T> {
 }
 
 impl<T> PooledJoin<T> {
-    pub(crate) fn new(carrier: &CarrierHeader, generation: usize) -> Self {
+    pub(crate) fn new(carrier: Carrier, generation: usize) -> Self {
         PooledJoin {
-            carrier: NonNull::from(carrier),
+            carrier,
             generation,
             released: false,
             _output: PhantomData,
@@ -582,7 +647,7 @@ impl<T> PooledJoin<T> {
         debug_assert!(!self.released);
         // SAFETY: while `released` is false this handle holds the carrier's HANDLE flag, and a
         // carrier is neither reused nor freed while that flag is set.
-        unsafe { self.carrier.as_ref() }
+        unsafe { self.carrier.header() }
     }
 
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<JoinOutcome<T>> {
@@ -607,7 +672,7 @@ impl<T> PooledJoin<T> {
         } else {
             // SAFETY: DONE without CANCELLED: the buffer holds this job's `Result<T, Panic>` (the
             // generation matches), and holding HANDLE makes us its only reader.
-            JoinOutcome::Output(unsafe { h.buf().cast::<Result<T, Panic>>().read() })
+            JoinOutcome::Output(unsafe { self.carrier.buf().cast::<Result<T, Panic>>().read() })
         };
         // The output has been moved out: release without dropping it.
         h.vtable.set(None);
@@ -621,19 +686,19 @@ impl<T> PooledJoin<T> {
         debug_assert!(!self.released);
         // SAFETY: as in `header`; the reference is not tied to `self` so that `released` can be
         // updated while it lives, and it is not used after the carrier may be gone.
-        let h: &CarrierHeader = unsafe { &*self.carrier.as_ptr() };
+        let carrier = self.carrier;
+        let h: &CarrierHeader = unsafe { carrier.header() };
         let mut s = h.state.load(Ordering::Acquire);
         loop {
             if s & ORPHAN != 0 {
                 self.released = true;
-                // SAFETY: `retire` parked the runnable (`into_raw`, whose pointer is `task`)
+                // SAFETY: `retire` parked the runnable (`into_raw`, which gives the task pointer)
                 // before it published ORPHAN, and only we, seeing ORPHAN, turn it back.
-                let runnable =
-                    unsafe { Runnable::from_raw(NonNull::new_unchecked(h.task.get().cast_mut())) };
+                let runnable = unsafe { Runnable::from_raw(carrier.task(h.class)) };
                 if let Some(vtable) = h.vtable.get() {
                     if phase(s) == DONE && s & CANCELLED == 0 {
                         // SAFETY: an untaken output of a finished job that nobody else can reach.
-                        unsafe { (vtable.drop_output)(h.buf()) };
+                        unsafe { (vtable.drop_output)(carrier.buf()) };
                     }
                     h.vtable.set(None);
                 }
@@ -645,14 +710,14 @@ impl<T> PooledJoin<T> {
                 if let Some(vtable) = h.vtable.take() {
                     if s & CANCELLED == 0 {
                         // SAFETY: as above: nobody took the output and nobody else can.
-                        unsafe { (vtable.drop_output)(h.buf()) };
+                        unsafe { (vtable.drop_output)(carrier.buf()) };
                     }
                 }
                 // Keep the carrier alive (a task reference) across the store below: once it is
                 // FREE another thread may pick it up, or the pool may free it.
                 // SAFETY: the carrier was initialised before it was handed out, and we hold
                 // HANDLE, so it is alive.
-                let waker = Waker::clone(&*unsafe { h.self_waker() });
+                let waker = Waker::clone(&*unsafe { carrier.self_waker() });
                 match h.state.compare_exchange(
                     s,
                     (s & !(GEN_ONE - 1)) | FREE,
@@ -694,7 +759,7 @@ impl<T> PooledJoin<T> {
         if phase(s) == RUNNING && s & ABORT == 0 {
             // SAFETY: the carrier was initialised before it was handed out; we hold HANDLE so it
             // is alive.
-            unsafe { h.self_waker() }.wake_by_ref();
+            unsafe { self.carrier.self_waker() }.wake_by_ref();
         }
     }
 
@@ -713,12 +778,14 @@ impl<T> Drop for PooledJoin<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    /// Memory per live job is the pool's cost: the header must stay within 48 bytes so that a
-    /// 16-byte job fits a 64-byte carrier future (the buffer is 16-aligned after the header).
+    /// Memory per live job is the pool's cost: the header must stay within 40 bytes so that a
+    /// 16-byte job fits a 56-byte carrier future (the buffer is 8-aligned after the header), and
+    /// a 64-byte one a 104-byte future (with async-task's 64 bytes: a 176-byte malloc chunk).
     #[test]
     fn carrier_header_stays_small() {
-        assert!(std::mem::size_of::<super::CarrierHeader>() <= 48);
-        assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 64);
+        assert!(std::mem::size_of::<super::CarrierHeader>() <= 40);
+        assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 56);
+        assert_eq!(std::mem::size_of::<super::CarrierFuture<64>>(), 104);
         // A `u64` output with a thin-enough panic payload fits the smallest class.
         assert!(std::mem::size_of::<Result<u64, crate::task::Panic>>() <= 16);
     }
@@ -791,6 +858,14 @@ mod loom_tests {
             unsafe { &(*self.carrier.get()).header }
         }
 
+        /// The carrier as the pool reaches it: a pointer into this whole allocation.
+        fn carrier(&self) -> Carrier {
+            // SAFETY: the field of a live allocation is never null.
+            Carrier(unsafe {
+                NonNull::new_unchecked(ptr::addr_of_mut!((*self.carrier.get()).header))
+            })
+        }
+
         /// Polls the carrier as async-task would (with a pointer to the whole future).
         fn poll(&self) {
             let carrier = self.carrier.get();
@@ -830,7 +905,7 @@ mod loom_tests {
         task.poll(); // first poll: records the carrier, wakes it (FREE)
         let d = drops.clone();
         // SAFETY: the job and its output fit 64 bytes; the carrier is FREE.
-        let generation = unsafe { task.header().install(meta, async move { Tracked(d) }, 0) };
+        let generation = unsafe { task.carrier().install(meta, async move { Tracked(d) }, 0) };
         (task, generation)
     }
 
@@ -840,7 +915,7 @@ mod loom_tests {
             let drops = StdArc::new(StdCounter::new(0));
             let (task, generation) = carrier_with_job(&meta, &drops);
             let first_poll_wakes = task.wakes();
-            let join = PooledJoin::<Tracked>::new(task.header(), generation);
+            let join = PooledJoin::<Tracked>::new(task.carrier(), generation);
 
             let worker = {
                 let task = task.clone();

@@ -7,7 +7,7 @@
 //! recycled as whole runnables. A carrier runs one job at a time from an inline buffer and, when
 //! the job is done and its join handle has taken the output (or was dropped), goes back to a free
 //! list. Carriers come in size classes ([`CLASSES`]) so a small future does not pay for a big
-//! buffer; a job whose future or output does not fit the largest class, or needs more than 16-byte
+//! buffer; a job whose future or output does not fit the largest class, or needs more than 8-byte
 //! alignment, is spawned as a plain task (one allocation).
 //!
 //! # Free lists
@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use carrier::{fits, CarrierFuture, Creating, FREE};
-pub(crate) use carrier::{CarrierHeader, JoinOutcome, PooledJoin};
+pub(crate) use carrier::{Carrier, CarrierHeader, JoinOutcome, PooledJoin};
 
 use super::{Registry, Runnable, TaskMeta};
 use crate::metrics::WorkerCounters;
@@ -48,9 +48,9 @@ pub(crate) const LOCAL_MAX: usize = 64;
 pub(crate) const BATCH: usize = 32;
 
 /// Approximate bytes of a carrier beyond its buffer (async-task header, metadata and schedule
-/// function: 64; carrier header: 48; allocator overhead: 8); used for the shared list's byte
+/// function: 64; carrier header: 40; allocator overhead: 8); used for the shared list's byte
 /// bound.
-const CARRIER_OVERHEAD: usize = 120;
+const CARRIER_OVERHEAD: usize = 112;
 
 /// Default bound of the shared free list.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
@@ -292,12 +292,14 @@ where
     let Some(runnable) = acquire(shared, w, class) else {
         return Err(future);
     };
-    let header = CarrierHeader::of(&runnable).expect("a pooled carrier is initialised");
-    debug_assert_eq!(header.class as usize, class);
-    debug_assert_eq!(carrier::phase(header.state.load(Ordering::Relaxed)), FREE);
-    // SAFETY: `class_of` chose a class whose buffer fits `F` and its output.
-    let generation = unsafe { header.install(runnable.metadata(), future, home_node) };
-    let join = PooledJoin::new(header, generation);
+    let carrier = Carrier::of(&runnable).expect("a pooled carrier is initialised");
+    // SAFETY: `class_of` chose a class whose buffer fits `F` and its output; we hold the runnable.
+    let generation = unsafe { carrier.install(runnable.metadata(), future, home_node) };
+    debug_assert_eq!(
+        CarrierHeader::of(&runnable).map(|h| h.class as usize),
+        Some(class)
+    );
+    let join = PooledJoin::new(carrier, generation);
     Ok((runnable, join))
 }
 
