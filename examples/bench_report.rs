@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Each `--topology` adds a Moirai column (default: the detected topology); `--unpooled` adds the
-//! same columns again with the task pool off. Runs alternate between the runtimes so that all of
-//! them see the same machine noise; each figure is the median of `R` runs. `--profile` runs only
+//! same columns again with the task pool off. Runs alternate between the runtimes (in an order
+//! that rotates from round to round) so that all of them see the same machine noise; each time is
+//! the median of `R` runs and each ratio the median of the `R` per-round ratios. `--profile` runs only
 //! Moirai (for a profiler), printing nothing.
 
 use std::time::Instant;
@@ -138,17 +139,28 @@ fn main() {
         }
         let mut t_runs = Vec::new();
         let mut m_runs: Vec<Vec<f64>> = vec![Vec::new(); moirais.len()];
-        for _ in 0..args.runs {
-            t_runs.push(time(&tokio, w));
-            for (k, m) in moirais.iter().enumerate() {
-                m_runs[k].push(time(m, &mw[i]));
+        // The order rotates from run to run: whichever runtime goes first after another one's
+        // run meets that runtime's workers still spinning down, so a fixed order would
+        // favour one runtime (it made Moirai look 1.3x-1.6x slower on cpu_fanout).
+        let columns = 1 + moirais.len();
+        for run in 0..args.runs {
+            for j in 0..columns {
+                match (run + j) % columns {
+                    0 => t_runs.push(time(&tokio, w)),
+                    k => m_runs[k - 1].push(time(&moirais[k - 1], &mw[i])),
+                }
             }
         }
-        let t = median(t_runs);
+        // The ratio is the median of the per-round ratios (each round runs every runtime once,
+        // back to back), not the ratio of the medians: this machine's speed drifts between
+        // rounds, and a drift moves both sides of a round's ratio together. For workloads of a
+        // few milliseconds with a bimodal time (cpu_fanout) the ratio of medians jumped by 2x
+        // between invocations.
+        let t = median(t_runs.clone());
         print!("| {} | {:.1} |", w.name, t);
         for runs in m_runs {
-            let m = median(runs);
-            print!(" {:.1} | {:.2}x |", m, m / t);
+            let ratios = runs.iter().zip(&t_runs).map(|(m, t)| m / t).collect();
+            print!(" {:.1} | {:.2}x |", median(runs), median(ratios));
         }
         println!();
     }
