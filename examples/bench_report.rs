@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Each `--topology` adds a Moirai column (default: the detected topology); `--unpooled` adds the
-//! same columns again with the task pool off. Runs alternate between the runtimes (in an order
+//! same columns again with the task pool off, and a pooled/unpooled ratio per topology. Runs alternate between the runtimes (in an order
 //! that rotates from round to round) so that all of them see the same machine noise; each time is
 //! the median of `R` runs and each ratio the median of the `R` per-round ratios. `--profile` runs only
 //! Moirai (for a profiler), printing nothing.
@@ -121,10 +121,24 @@ fn main() {
         };
         print!(" {name} ns/op | ratio |");
     }
+    let pooled_columns = args.topologies.len();
+    if args.unpooled {
+        for t in &args.topologies {
+            let name = t
+                .clone()
+                .map_or("moirai".to_string(), |t| format!("moirai {t}"));
+            print!(" {name} pooled / unpooled |");
+        }
+    }
     println!();
     print!("|---|---:|");
     for _ in &configs {
         print!("---:|---:|");
+    }
+    if args.unpooled {
+        for _ in &args.topologies {
+            print!("---:|");
+        }
     }
     println!();
 
@@ -158,9 +172,17 @@ fn main() {
         // between invocations.
         let t = median(t_runs.clone());
         print!("| {} | {:.1} |", w.name, t);
-        for runs in m_runs {
+        for runs in &m_runs {
             let ratios = runs.iter().zip(&t_runs).map(|(m, t)| m / t).collect();
-            print!(" {:.1} | {:.2}x |", median(runs), median(ratios));
+            print!(" {:.1} | {:.2}x |", median(runs.clone()), median(ratios));
+        }
+        if args.unpooled {
+            // Same statistic, pooled against unpooled: the task-pool issue's bar.
+            for k in 0..pooled_columns {
+                let (pooled, unpooled) = (&m_runs[k], &m_runs[k + pooled_columns]);
+                let ratios = pooled.iter().zip(unpooled).map(|(p, u)| p / u).collect();
+                print!(" {:.2}x |", median(ratios));
+            }
         }
         println!();
     }
