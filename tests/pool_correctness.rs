@@ -206,7 +206,11 @@ fn a_16_aligned_future_runs_as_a_plain_task() {
         a.0 * 2
     }));
     assert_eq!(out.unwrap(), 42);
-    assert_eq!(rt.metrics().pool.created, created, "no carrier for a 16-aligned future");
+    assert_eq!(
+        rt.metrics().pool.created,
+        created,
+        "no carrier for a 16-aligned future"
+    );
 }
 
 #[test]
