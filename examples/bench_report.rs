@@ -76,6 +76,11 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The median of `a[r] / b[r]` over the rounds `r`.
+fn per_round_ratio(a: &[f64], b: &[f64]) -> f64 {
+    median(a.iter().zip(b).map(|(a, b)| a / b).collect())
+}
+
 fn selected(args: &Args, name: &str) -> bool {
     args.only.as_deref().is_none_or(|o| o == name)
 }
@@ -130,6 +135,16 @@ fn main() {
             print!(" {name} pooled / unpooled |");
         }
     }
+    // With several topologies, each one against the first (the hierarchy's cost when the first
+    // is flat), by the same per-round statistic.
+    let topology_name = |t: &Option<String>| t.clone().unwrap_or_else(|| "detected".to_string());
+    for t in &args.topologies[1..] {
+        print!(
+            " {} / {} |",
+            topology_name(t),
+            topology_name(&args.topologies[0])
+        );
+    }
     println!();
     print!("|---|---:|");
     for _ in &configs {
@@ -139,6 +154,9 @@ fn main() {
         for _ in &args.topologies {
             print!("---:|");
         }
+    }
+    for _ in 1..pooled_columns {
+        print!("---:|");
     }
     println!();
 
@@ -173,16 +191,21 @@ fn main() {
         let t = median(t_runs.clone());
         print!("| {} | {:.1} |", w.name, t);
         for runs in &m_runs {
-            let ratios = runs.iter().zip(&t_runs).map(|(m, t)| m / t).collect();
-            print!(" {:.1} | {:.2}x |", median(runs.clone()), median(ratios));
+            print!(
+                " {:.1} | {:.2}x |",
+                median(runs.clone()),
+                per_round_ratio(runs, &t_runs)
+            );
         }
         if args.unpooled {
             // Same statistic, pooled against unpooled: the task-pool issue's bar.
             for k in 0..pooled_columns {
-                let (pooled, unpooled) = (&m_runs[k], &m_runs[k + pooled_columns]);
-                let ratios = pooled.iter().zip(unpooled).map(|(p, u)| p / u).collect();
-                print!(" {:.2}x |", median(ratios));
+                let ratio = per_round_ratio(&m_runs[k], &m_runs[k + pooled_columns]);
+                print!(" {ratio:.2}x |");
             }
+        }
+        for k in 1..pooled_columns {
+            print!(" {:.2}x |", per_round_ratio(&m_runs[k], &m_runs[0]));
         }
         println!();
     }
