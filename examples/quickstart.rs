@@ -34,7 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("workers:  {}", rt.handle().num_workers());
 
     let started = Instant::now();
-    let sum = rt.block_on(moirai::spawn(skynet(0, 1_000_000, 10)))?;
+    // `rt.spawn`, not `moirai::spawn`: this line runs on the main thread, outside any runtime,
+    // where `moirai::spawn` would use the global runtime (and `rt`'s metrics would not show it).
+    // Inside the tasks, `moirai::spawn` spawns on the runtime running them.
+    let sum = rt.block_on(rt.spawn(skynet(0, 1_000_000, 10)))?;
     assert_eq!(sum, 499_999_500_000);
     println!(
         "skynet:   1,111,111 tasks summed to {sum} in {:?}",
@@ -56,9 +59,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 })
             })
             .collect();
+        // A sum, not an XOR: the loop above is linear over XOR, so the XOR of the 256 results
+        // would be 0 whatever the tasks computed.
         let mut acc = 0u64;
         for h in handles {
-            acc ^= h.await.expect("a fan-out task failed");
+            acc = acc.wrapping_add(h.await.expect("a fan-out task failed"));
         }
         acc
     });
