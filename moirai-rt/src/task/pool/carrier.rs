@@ -212,7 +212,7 @@ pub(crate) struct CarrierFuture<const N: usize> {
 const BUF_ALIGN: usize = mem::align_of::<Buffer<16>>();
 
 /// Offset of the buffer from the header: the same for every `N` (the header is `repr(C)` and the
-/// buffer is 16-aligned).
+/// buffer's alignment does not depend on `N`).
 const BUF_OFFSET: usize = mem::offset_of!(CarrierFuture<16>, buf);
 
 // SAFETY (of the `Send` impl below): the header's cells are only touched by whoever holds the
@@ -279,17 +279,16 @@ impl Carrier {
         self.0.as_ptr().cast::<u8>().wrapping_add(BUF_OFFSET)
     }
 
-    /// The async-task pointer of the carrier's task (also its wakers' data pointer).
-    ///
-    /// # Safety
-    /// The carrier has been polled once (its class's shape is known).
-    unsafe fn task(self, class: u8) -> NonNull<()> {
+    /// The async-task pointer of the carrier's task (also its wakers' data pointer), given its
+    /// class's shape.
+    fn task(self, shape: Shape) -> NonNull<()> {
         let task = self
             .0
             .as_ptr()
             .cast::<u8>()
-            .wrapping_sub(shape(class).header_offset);
-        // SAFETY: the header lies `header_offset` bytes into the task allocation (first poll).
+            .wrapping_sub(shape.header_offset);
+        // SAFETY: the header lies `header_offset` bytes into the task allocation (recorded and
+        // checked on every carrier's first poll), so `task` is that allocation's address.
         unsafe { NonNull::new_unchecked(task.cast()) }
     }
 
@@ -300,16 +299,15 @@ impl Carrier {
     /// The carrier is initialised (polled once) and alive for as long as the waker is used.
     unsafe fn self_waker(self) -> mem::ManuallyDrop<Waker> {
         // SAFETY: alive (caller).
-        let class = unsafe { self.header() }.class;
-        // SAFETY: initialised (caller).
-        let task = unsafe { self.task(class) };
+        let shape = shape(unsafe { self.header() }.class);
+        let task = self.task(shape);
         // SAFETY: the task pointer and the class's vtable are the data pointer and vtable of this
         // task's wakers (checked on its first poll), so together they are its waker; the task is
         // alive (caller). Not dropping it leaves the reference count as it was.
         mem::ManuallyDrop::new(unsafe {
             Waker::from_raw(RawWaker::new(
                 task.as_ptr().cast_const(),
-                shape(class).waker_vtable,
+                shape.waker_vtable,
             ))
         })
     }
@@ -372,8 +370,8 @@ impl Carrier {
         }
         // Park the runnable: its reference now lives in the raw pointer, the task pointer.
         let parked = runnable.into_raw();
-        // SAFETY: a carrier that has a runnable to retire has been polled once.
-        debug_assert_eq!(parked, unsafe { self.task(h.class) });
+        // A carrier that has a runnable to retire has been polled once, so its shape is known.
+        debug_assert_eq!(parked, self.task(shape(h.class)));
         let mut s = h.state.load(Ordering::Acquire);
         loop {
             if s & HANDLE == 0 {
@@ -415,9 +413,16 @@ impl CarrierHeader {
         match phase(s) {
             RUNNING => {}
             FREE => {
-                // The first poll happens inside `create`, which left its marker for it.
-                if !CREATING.with(|c| c.get().meta.is_null()) {
-                    self.first_poll(cx.waker());
+                // The first poll happens inside `create`, which left its marker for it; a later
+                // poll of a FREE carrier (a stale wake) finds none.
+                let creating = CREATING.with(|c| {
+                    c.replace(Creating {
+                        meta: ptr::null(),
+                        task: ptr::null(),
+                    })
+                });
+                if !creating.meta.is_null() {
+                    self.first_poll(creating, cx.waker());
                 }
                 // A free carrier that got polled (first poll, or a stale wake racing with its
                 // release): schedule it again, and the schedule function files it as free.
@@ -441,17 +446,7 @@ impl CarrierHeader {
 
     /// Records (or checks) its class's shape, and publishes the carrier's address in its
     /// metadata.
-    fn first_poll(&self, waker: &Waker) {
-        let creating = CREATING.with(|c| {
-            c.replace(Creating {
-                meta: ptr::null(),
-                task: ptr::null(),
-            })
-        });
-        assert!(
-            !creating.meta.is_null(),
-            "a carrier's first poll happens inside `create`"
-        );
+    fn first_poll(&self, creating: Creating, waker: &Waker) {
         // `self_waker` and the orphan hand-over rebuild a waker and a runnable from this pointer:
         // it must be the task pointer itself.
         assert_eq!(
@@ -694,7 +689,7 @@ impl<T> PooledJoin<T> {
                 self.released = true;
                 // SAFETY: `retire` parked the runnable (`into_raw`, which gives the task pointer)
                 // before it published ORPHAN, and only we, seeing ORPHAN, turn it back.
-                let runnable = unsafe { Runnable::from_raw(carrier.task(h.class)) };
+                let runnable = unsafe { Runnable::from_raw(carrier.task(shape(h.class))) };
                 if let Some(vtable) = h.vtable.get() {
                     if phase(s) == DONE && s & CANCELLED == 0 {
                         // SAFETY: an untaken output of a finished job that nobody else can reach.

@@ -295,10 +295,8 @@ where
     let carrier = Carrier::of(&runnable).expect("a pooled carrier is initialised");
     // SAFETY: `class_of` chose a class whose buffer fits `F` and its output; we hold the runnable.
     let generation = unsafe { carrier.install(runnable.metadata(), future, home_node) };
-    debug_assert_eq!(
-        CarrierHeader::of(&runnable).map(|h| h.class as usize),
-        Some(class)
-    );
+    // SAFETY: we hold the runnable.
+    debug_assert_eq!(unsafe { carrier.header() }.class as usize, class);
     let join = PooledJoin::new(carrier, generation);
     Ok((runnable, join))
 }
