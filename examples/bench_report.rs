@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example bench_report -- [--threads N] [--topology SPEC]... [--runs R]
-//!     [--workload NAME] [--unpooled] [--profile]
+//!     [--workload NAME[,NAME...]] [--unpooled] [--profile]
 //! ```
 //!
 //! Each `--topology` adds a Moirai column (default: the detected topology); `--unpooled` adds the
@@ -48,7 +48,7 @@ fn parse_args() -> Args {
             "--unpooled" => args.unpooled = true,
             "--help" | "-h" => {
                 println!(
-                    "bench_report [--threads N] [--topology SPEC]... [--runs R] [--workload NAME] \
+                    "bench_report [--threads N] [--topology SPEC]... [--runs R] [--workload NAME[,NAME...]] \
                      [--unpooled] [--profile]"
                 );
                 std::process::exit(0);
@@ -82,7 +82,9 @@ fn per_round_ratio(a: &[f64], b: &[f64]) -> f64 {
 }
 
 fn selected(args: &Args, name: &str) -> bool {
-    args.only.as_deref().is_none_or(|o| o == name)
+    args.only
+        .as_deref()
+        .is_none_or(|o| o.split(',').any(|o| o == name))
 }
 
 fn main() {
