@@ -197,8 +197,8 @@ impl SharedPool {
 
 /// Creates a carrier of `class` and files it, free, in the pool (the caller then pops it).
 fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
-    let schedule = super::schedule_fn(shared);
-    let builder = async_task::Builder::new().metadata(TaskMeta::carrier());
+    let schedule = super::schedule_fn();
+    let builder = async_task::Builder::new().metadata(TaskMeta::carrier(shared));
     let registry = &shared.registry;
     let Some(mut slot) = registry.reserve(shard) else {
         return; // shut down: the caller falls back to a plain task
