@@ -56,10 +56,14 @@ mod tests {
     fn slot_hands_each_task_out_once() {
         let slot = LifoSlot::default();
         let (r1, t1) = async_task::Builder::new()
-            .metadata(crate::task::TaskMeta::for_tests())
+            .metadata(crate::task::TaskMeta::for_tests(
+                crate::task::TaskMeta::PLAIN,
+            ))
             .spawn(|_| async { 1 }, |_| {});
         let (r2, _t2) = async_task::Builder::new()
-            .metadata(crate::task::TaskMeta::for_tests())
+            .metadata(crate::task::TaskMeta::for_tests(
+                crate::task::TaskMeta::PLAIN,
+            ))
             .spawn(|_| async { 2 }, |_| {});
         assert!(slot.replace(r1).is_none());
         let back = slot.replace(r2).expect("the first task comes back");

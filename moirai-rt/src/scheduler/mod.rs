@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::{RuntimeMetrics, WorkerCounters, WorkerMetrics};
-use crate::task::pool::{self, Carrier, CarrierHeader, SharedPool};
+use crate::task::pool::{self, Carrier, SharedPool};
 use crate::task::{Registry, Runnable};
 use crate::topology::{NodeId, Topology};
 use idle::Idle;
@@ -117,9 +117,9 @@ pub(crate) fn drop_runnable(runnable: Runnable) {
 }
 
 fn retire(runnable: Runnable) {
-    match Carrier::of(&runnable) {
-        Some(carrier) => carrier.retire(runnable),
-        None => drop(runnable),
+    match Carrier::of(runnable) {
+        (runnable, Some(carrier)) => carrier.retire(runnable),
+        (runnable, None) => drop(runnable),
     }
 }
 
@@ -134,9 +134,12 @@ impl Shared {
             drop_runnable(runnable);
             return;
         }
-        if let Some(carrier) = CarrierHeader::of(&runnable) {
-            if pool::carrier_is_free(carrier) {
-                let class = carrier.class as usize;
+        let (runnable, carrier) = Carrier::of(runnable);
+        if let Some(carrier) = carrier {
+            // SAFETY: we hold the runnable.
+            let header = unsafe { carrier.header() };
+            if pool::carrier_is_free(header) {
+                let class = header.class as usize;
                 pool::recycle(self, runnable, class);
                 return;
             }

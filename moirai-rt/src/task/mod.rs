@@ -13,8 +13,7 @@ pub(crate) mod pool;
 mod registry;
 
 use std::future::Future;
-use std::ptr;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use async_task::WithInfo;
@@ -26,53 +25,72 @@ pub(crate) use registry::Registry;
 
 use crate::scheduler::Shared;
 
-/// What the scheduler knows about a task without polling it.
+/// What the scheduler knows about a task without polling it. 16 bytes (a test pins it): it sits
+/// in every task. A carrier finds its header from the task pointer and its class (see
+/// `Carrier::of`) rather than from a pointer kept here.
 pub(crate) struct TaskMeta {
-    /// The node the task was spawned on (or asked for with `spawn_on`); wake-ups from outside the
-    /// runtime go to this node's injector. A carrier's changes with each job.
-    pub(crate) home_node: AtomicUsize,
-    /// For a pooled carrier, its header (set on its first poll); null for a plain task.
-    pub(crate) carrier: AtomicPtr<pool::CarrierHeader>,
     /// The runtime the task belongs to (kept here rather than in the schedule function, see
     /// [`schedule_fn`]); `None` only for tasks built by unit tests with their own schedule
     /// function. It keeps the runtime's shared state alive for as long as the task exists.
     shared: Option<Arc<Shared>>,
+    /// The node the task was spawned on (or asked for with `spawn_on`); wake-ups from outside the
+    /// runtime go to this node's injector. A carrier's changes with each job.
+    home_node: AtomicU32,
+    /// For a pooled carrier, its size class; [`TaskMeta::PLAIN`] for a plain task.
+    pub(crate) class: u8,
 }
 
 impl std::fmt::Debug for TaskMeta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskMeta")
             .field("home_node", &self.home_node)
-            .field("carrier", &self.carrier)
+            .field("class", &self.class)
             .finish_non_exhaustive()
     }
 }
 
 impl TaskMeta {
+    /// The `class` of a task that is not a carrier.
+    pub(crate) const PLAIN: u8 = u8::MAX;
+
     fn plain(shared: &Arc<Shared>, home_node: usize) -> TaskMeta {
         TaskMeta {
-            home_node: AtomicUsize::new(home_node),
-            carrier: AtomicPtr::new(ptr::null_mut()),
             shared: Some(Arc::clone(shared)),
+            home_node: AtomicU32::new(node_u32(home_node)),
+            class: TaskMeta::PLAIN,
         }
     }
 
-    fn carrier(shared: &Arc<Shared>) -> TaskMeta {
-        TaskMeta::plain(shared, 0)
+    fn carrier(shared: &Arc<Shared>, class: usize) -> TaskMeta {
+        debug_assert!(class < usize::from(TaskMeta::PLAIN));
+        TaskMeta {
+            class: class as u8,
+            ..TaskMeta::plain(shared, 0)
+        }
     }
 
     #[cfg(test)]
-    pub(crate) fn for_tests() -> TaskMeta {
+    pub(crate) fn for_tests(class: u8) -> TaskMeta {
         TaskMeta {
-            home_node: AtomicUsize::new(0),
-            carrier: AtomicPtr::new(ptr::null_mut()),
             shared: None,
+            home_node: AtomicU32::new(0),
+            class,
         }
     }
 
     pub(crate) fn home_node(&self) -> usize {
-        self.home_node.load(Ordering::Relaxed)
+        self.home_node.load(Ordering::Relaxed) as usize
     }
+
+    pub(crate) fn set_home_node(&self, node: usize) {
+        self.home_node.store(node_u32(node), Ordering::Relaxed);
+    }
+}
+
+/// A node index as stored in a task. A topology has far fewer than 2^32 nodes (each is a
+/// `Vec` entry with its own injector), so this never saturates in practice.
+fn node_u32(node: usize) -> u32 {
+    u32::try_from(node).unwrap_or(u32::MAX)
 }
 
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
@@ -169,5 +187,10 @@ mod tests {
     #[test]
     fn the_schedule_function_captures_nothing() {
         assert_eq!(std::mem::size_of_val(&super::schedule_fn()), 0);
+    }
+
+    #[test]
+    fn task_metadata_is_16_bytes() {
+        assert_eq!(std::mem::size_of::<super::TaskMeta>(), 16);
     }
 }

@@ -5,10 +5,10 @@
 //!
 //! A carrier is one allocation, made by async-task: header, [`TaskMeta`], schedule function, and
 //! the future, a [`CarrierFuture<N>`]: a [`CarrierHeader`] (state word, wakers, job vtable) followed
-//! by an `N`-byte, 16-aligned buffer. The buffer holds the job's future while it runs and its
-//! output (`Result<T, Panic>`) once it finished. The carrier registers its address in its
-//! [`TaskMeta`] on its first poll, which is how the scheduler and the pool find the header of a
-//! [`Runnable`].
+//! by an `N`-byte, 8-aligned buffer. The buffer holds the job's future while it runs and its
+//! output (`Result<T, Panic>`) once it finished. Its [`TaskMeta`] holds its size class; the
+//! scheduler and the pool find the header of a [`Runnable`] from the task pointer and the class's
+//! shape (recorded on the first poll of the class's first carrier), see [`Carrier::of`].
 //!
 //! # State word
 //!
@@ -26,9 +26,12 @@
 //!
 //! # Memory
 //!
-//! The header is 40 bytes and the buffer 8-aligned right after it, so a carrier of a 64-byte job
-//! is a 168-byte task (a 176-byte malloc chunk, against 160 for a plain task of the same future;
-//! the pool's peak memory is a figure of the task-pool issue). What it does not store:
+//! The header is 40 bytes and the buffer 8-aligned right after it, so with async-task's header
+//! (40 bytes with its `std` feature, which `blocking` turns on) and the 16-byte [`TaskMeta`] a
+//! carrier of a 64-byte job is a 160-byte task: a 176-byte glibc chunk, against 144 for a plain
+//! task of the same future (the pool's peak memory is a figure of the task-pool issue). Eight
+//! bytes less would make it a 160-byte chunk: a 32-bit state word next to the registry key, with
+//! the class and registry shard moved into the metadata. What it does not store:
 //! * its own waker or task pointer: async-task's waker is the task pointer plus one vtable per
 //!   task type, the header sits at a fixed offset from the task pointer, and every carrier of a
 //!   class has the same type, so offset and vtable are kept once per class ([`SHAPES`]) and the
@@ -38,8 +41,8 @@
 //!   carrier, the only time a carrier is freed while the runtime runs.
 //!
 //! Reaching the buffer or the task from the header needs a pointer whose provenance covers the
-//! whole task allocation, not just the header: [`Carrier`] is that pointer (the one published in
-//! the task's metadata, derived from the task pointer). Inside its own poll the carrier uses the
+//! whole task allocation, not just the header: [`Carrier`] is that pointer (derived from the task
+//! pointer, which only an owned runnable gives up). Inside its own poll the carrier uses the
 //! `Pin<&mut Self>` async-task gives it instead.
 //!
 //! Who recycles: whichever of job and handle finishes last. A job that finishes with no handle
@@ -137,18 +140,16 @@ unsafe fn drop_in_buffer<T>(buf: *mut u8) {
     }));
 }
 
-/// The carrier `create` is about to poll for the first time: its metadata, where the carrier
-/// publishes its own address (the future cannot know its final address before), and its task
-/// pointer (`Runnable::into_raw`), which the first poll checks against its waker's data pointer.
+/// The task pointer (`Runnable::into_raw`) of the carrier `create` is about to poll for the first
+/// time, which that poll checks against its waker's data pointer.
 #[derive(Clone, Copy)]
 pub(crate) struct Creating {
-    pub(crate) meta: *const TaskMeta,
     pub(crate) task: *const (),
 }
 
 thread_local! {
     pub(crate) static CREATING: Cell<Creating> = const {
-        Cell::new(Creating { meta: ptr::null(), task: ptr::null() })
+        Cell::new(Creating { task: ptr::null() })
     };
 }
 
@@ -248,7 +249,7 @@ pub(crate) const fn fits<F: Future>(n: usize) -> bool {
 
 /// A carrier reached from outside its own poll: a pointer to its header with the provenance of
 /// its whole task allocation (see the module docs), so that it can also reach the buffer after
-/// the header and the task before it. It is the pointer published in the task's metadata.
+/// the header and the task before it. [`Carrier::of`] makes one from a runnable.
 #[derive(Clone, Copy)]
 pub(crate) struct Carrier(NonNull<CarrierHeader>);
 
@@ -258,9 +259,36 @@ unsafe impl Send for Carrier {}
 unsafe impl Sync for Carrier {}
 
 impl Carrier {
-    /// The carrier behind a runnable, if it is one that has been initialised.
-    pub(crate) fn of(runnable: &Runnable) -> Option<Carrier> {
-        NonNull::new(runnable.metadata().carrier.load(Ordering::Acquire)).map(Carrier)
+    /// The carrier behind a runnable, if it is one (handing the runnable back).
+    ///
+    /// The header is found from the task pointer and the class's shape, so it carries the task
+    /// pointer's provenance (the whole allocation), which a pointer derived from a reference
+    /// into the task (its metadata, or `&self` during a poll) would not. The runnable is taken by
+    /// value because `into_raw` is the only way to that pointer.
+    pub(crate) fn of(runnable: Runnable) -> (Runnable, Option<Carrier>) {
+        let class = runnable.metadata().class;
+        if class == TaskMeta::PLAIN {
+            return (runnable, None);
+        }
+        // Every carrier's first poll happens inside `create`, before anything else can reach its
+        // runnable, and records its class's shape if no carrier of the class did before.
+        let Some(shape) = SHAPES[usize::from(class)].get().copied() else {
+            return (runnable, None);
+        };
+        let task = runnable.into_raw();
+        // SAFETY: the pointer `into_raw` just returned, turned back exactly once.
+        let runnable = unsafe { Runnable::from_raw(task) };
+        let header = task
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(shape.header_offset)
+            .cast::<CarrierHeader>();
+        // SAFETY: the header lies `header_offset` bytes into the task allocation (the same for
+        // every carrier of the class: checked on each one's first poll), so it is not null.
+        (
+            runnable,
+            Some(Carrier(unsafe { NonNull::new_unchecked(header) })),
+        )
     }
 
     /// The header.
@@ -332,7 +360,7 @@ impl Carrier {
         // the slot now (no handle exists for a FREE carrier).
         // SAFETY: as just said.
         drop(unsafe { (*h.join_waker.get()).take() });
-        meta.home_node.store(home_node, Ordering::Relaxed);
+        meta.set_home_node(home_node);
         let s = (s & !(GEN_ONE - 1)).wrapping_add(GEN_ONE) | RUNNING | HANDLE;
         // Published to the worker that pops the runnable by the queue's own synchronisation, and
         // to the join handle through its pointer; Release for both.
@@ -399,13 +427,6 @@ impl CarrierHeader {
         Slot::from_parts(self.registry_shard, self.registry_key)
     }
 
-    /// The carrier behind a runnable, if it is one that has been initialised.
-    pub(crate) fn of(runnable: &Runnable) -> Option<&CarrierHeader> {
-        // SAFETY: the carrier's header lives inside this very task's future, which lives at least
-        // as long as the runnable we borrow.
-        Carrier::of(runnable).map(|c| unsafe { c.header() })
-    }
-
     /// Polls the carrier. Called by `CarrierFuture::poll` with the carrier's own context and its
     /// buffer.
     fn poll(&self, buf: *mut u8, cx: &mut Context<'_>) {
@@ -415,13 +436,8 @@ impl CarrierHeader {
             FREE => {
                 // The first poll happens inside `create`, which left its marker for it; a later
                 // poll of a FREE carrier (a stale wake) finds none.
-                let creating = CREATING.with(|c| {
-                    c.replace(Creating {
-                        meta: ptr::null(),
-                        task: ptr::null(),
-                    })
-                });
-                if !creating.meta.is_null() {
+                let creating = CREATING.with(|c| c.replace(Creating { task: ptr::null() }));
+                if !creating.task.is_null() {
                     self.first_poll(creating, cx.waker());
                 }
                 // A free carrier that got polled (first poll, or a stale wake racing with its
@@ -444,11 +460,10 @@ impl CarrierHeader {
         }
     }
 
-    /// Records (or checks) its class's shape, and publishes the carrier's address in its
-    /// metadata.
+    /// Records (or checks) its class's shape, from which [`Carrier::of`] finds the header.
     fn first_poll(&self, creating: Creating, waker: &Waker) {
-        // `self_waker` and the orphan hand-over rebuild a waker and a runnable from this pointer:
-        // it must be the task pointer itself.
+        // `self_waker`, `Carrier::of` and the orphan hand-over rebuild a waker, a header pointer
+        // and a runnable from this pointer: it must be the task pointer itself.
         assert_eq!(
             waker.data(),
             creating.task,
@@ -464,18 +479,6 @@ impl CarrierHeader {
                 && ptr::eq(shape.waker_vtable, here.waker_vtable),
             "all carriers of a class have the same layout and waker vtable"
         );
-        // The published pointer carries the task pointer's provenance (the whole allocation), not
-        // that of `&self`, which is tied to this poll's `&mut` and would not outlive later polls.
-        let header = waker
-            .data()
-            .cast_mut()
-            .with_addr(self as *const CarrierHeader as usize)
-            .cast::<CarrierHeader>();
-        // SAFETY: `create` put this task's own metadata here right before polling it for the
-        // first time, and a task's metadata outlives its future.
-        unsafe { &*creating.meta }
-            .carrier
-            .store(header, Ordering::Release);
     }
 
     /// The job ended (its output is in the buffer unless `cancelled`): hand it to the join
@@ -893,7 +896,6 @@ mod loom_tests {
         });
         CREATING.with(|c| {
             c.set(Creating {
-                meta,
                 task: task.waker().data(),
             })
         });
@@ -906,7 +908,7 @@ mod loom_tests {
 
     fn run(await_handle: bool) {
         loom::model(move || {
-            let meta = TaskMeta::for_tests();
+            let meta = TaskMeta::for_tests(0);
             let drops = StdArc::new(StdCounter::new(0));
             let (task, generation) = carrier_with_job(&meta, &drops);
             let first_poll_wakes = task.wakes();

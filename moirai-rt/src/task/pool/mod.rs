@@ -64,9 +64,9 @@ const _: () = assert!(
     "a run of new carriers fits a worker's list"
 );
 
-/// Approximate bytes of a carrier beyond its buffer (async-task header, metadata and schedule
-/// function: 64; carrier header: 40; allocator overhead: 8); used for the shared list's byte
-/// bound.
+/// Approximate bytes of a carrier beyond its buffer (async-task header: 40; metadata: 16; the
+/// schedule function: 0; carrier header: 40; allocator overhead: 8 to 16); used for the shared
+/// list's byte bound.
 const CARRIER_OVERHEAD: usize = 112;
 
 /// Default bound of the shared free list.
@@ -149,8 +149,10 @@ impl SharedPool {
         for r in excess {
             // A carrier does not leave the registry by itself (it keeps no registry pointer);
             // the registry's waker would otherwise keep its memory alive until shutdown.
-            if let Some(h) = CarrierHeader::of(&r) {
-                registry.remove(h.registry_slot());
+            let (r, carrier) = Carrier::of(r);
+            if let Some(carrier) = carrier {
+                // SAFETY: we hold the runnable.
+                registry.remove(unsafe { carrier.header() }.registry_slot());
             }
             drop(r); // FREE carriers: dropping the runnable drops the carrier.
         }
@@ -198,7 +200,7 @@ impl SharedPool {
 /// Creates a carrier of `class` and files it, free, in the pool (the caller then pops it).
 fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     let schedule = super::schedule_fn();
-    let builder = async_task::Builder::new().metadata(TaskMeta::carrier(shared));
+    let builder = async_task::Builder::new().metadata(TaskMeta::carrier(shared, class));
     let registry = &shared.registry;
     let Some(mut slot) = registry.reserve(shard) else {
         return; // shut down: the caller falls back to a plain task
@@ -224,13 +226,11 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     slot.fill(runnable.waker());
     task.detach();
     shared.pool.created.fetch_add(1, Ordering::Relaxed);
-    // The first poll records the carrier's address in its metadata and wakes it; the schedule
+    // The first poll checks (or records) the class's shape and wakes the carrier; the schedule
     // function then finds it FREE and files it in this thread's free list (or the shared one).
-    let meta: *const TaskMeta = runnable.metadata();
     let task = runnable.into_raw();
     carrier::CREATING.with(|c| {
         c.set(Creating {
-            meta,
             task: task.as_ptr().cast_const(),
         })
     });
@@ -329,7 +329,8 @@ where
     let Some(runnable) = acquire(shared, w, class) else {
         return Err(future);
     };
-    let carrier = Carrier::of(&runnable).expect("a pooled carrier is initialised");
+    let (runnable, carrier) = Carrier::of(runnable);
+    let carrier = carrier.expect("a pooled carrier is initialised");
     // SAFETY: `class_of` chose a class whose buffer fits `F` and its output; we hold the runnable.
     let generation = unsafe { carrier.install(runnable.metadata(), future, home_node) };
     // SAFETY: we hold the runnable.
