@@ -139,7 +139,7 @@ impl Shared {
             // SAFETY: we hold the runnable.
             let header = unsafe { carrier.header() };
             if pool::carrier_is_free(header) {
-                let class = header.class as usize;
+                let class = usize::from(runnable.metadata().class);
                 pool::recycle(self, runnable, class);
                 return;
             }

@@ -38,6 +38,8 @@ pub(crate) struct TaskMeta {
     home_node: AtomicU32,
     /// For a pooled carrier, its size class; [`TaskMeta::PLAIN`] for a plain task.
     pub(crate) class: u8,
+    /// For a pooled carrier, its registry shard (the key is in its header); 0 for a plain task.
+    pub(crate) registry_shard: u16,
 }
 
 impl std::fmt::Debug for TaskMeta {
@@ -58,13 +60,15 @@ impl TaskMeta {
             shared: Some(Arc::clone(shared)),
             home_node: AtomicU32::new(node_u32(home_node)),
             class: TaskMeta::PLAIN,
+            registry_shard: 0,
         }
     }
 
-    fn carrier(shared: &Arc<Shared>, class: usize) -> TaskMeta {
-        debug_assert!(class < usize::from(TaskMeta::PLAIN));
+    fn carrier(shared: &Arc<Shared>, class: u8, registry_shard: u16) -> TaskMeta {
+        debug_assert!(class < TaskMeta::PLAIN);
         TaskMeta {
-            class: class as u8,
+            class,
+            registry_shard,
             ..TaskMeta::plain(shared, 0)
         }
     }
@@ -75,6 +79,7 @@ impl TaskMeta {
             shared: None,
             home_node: AtomicU32::new(0),
             class,
+            registry_shard: 0,
         }
     }
 

@@ -47,12 +47,6 @@ impl Slot {
     pub(crate) fn from_parts(shard: u16, key: u32) -> Slot {
         Slot { key, shard }
     }
-
-    /// A slot that is never removed (carriers driven without a runtime, in the loom models).
-    #[cfg(all(test, loom))]
-    pub(crate) fn for_tests() -> Slot {
-        Slot { key: 0, shard: 0 }
-    }
 }
 
 /// A task's registry entry, removed when the task's future is dropped.

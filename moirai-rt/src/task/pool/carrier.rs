@@ -12,8 +12,8 @@
 //!
 //! # State word
 //!
-//! `state` holds a phase (`FREE`, `RUNNING`, `DONE`), flags, and a generation in the upper bits
-//! that install bumps for each job.
+//! `state` (32 bits) holds a phase (`FREE`, `RUNNING`, `DONE`), flags, and a 24-bit generation in
+//! the upper bits that install bumps for each job.
 //!
 //! * `FREE`: no job. The carrier is in a free list, or on its way there.
 //! * `RUNNING`: a job is installed. Only the holder of the carrier's runnable touches the buffer.
@@ -26,12 +26,15 @@
 //!
 //! # Memory
 //!
-//! The header is 40 bytes and the buffer 8-aligned right after it, so with async-task's header
+//! The header is 32 bytes and the buffer 8-aligned right after it, so with async-task's header
 //! (40 bytes with its `std` feature, which `blocking` turns on) and the 16-byte [`TaskMeta`] a
-//! carrier of a 64-byte job is a 160-byte task: a 176-byte glibc chunk, against 144 for a plain
-//! task of the same future (the pool's peak memory is a figure of the task-pool issue). Eight
-//! bytes less would make it a 160-byte chunk: a 32-bit state word next to the registry key, with
-//! the class and registry shard moved into the metadata. What it does not store:
+//! carrier of a 64-byte job is a 152-byte task: a 160-byte glibc chunk (glibc rounds the request
+//! plus 8 up to 16, so 8 bytes more would make it 176), against 144 for a plain task of the same
+//! future; the pool's peak memory is a figure of the task-pool issue. To fit 32 bytes the state
+//! word is 32 bits and shares eight bytes with the registry key, and the class and the registry
+//! shard live in the task's metadata (and the class also in the join handle).
+//!
+//! What it does not store:
 //! * its own waker or task pointer: async-task's waker is the task pointer plus one vtable per
 //!   task type, the header sits at a fixed offset from the task pointer, and every carrier of a
 //!   class has the same type, so offset and vtable are kept once per class ([`SHAPES`]) and the
@@ -59,33 +62,40 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::OnceLock;
 // The state word is loom's under `cfg(loom)`, so the hand-over protocol is model-checked.
-use crate::sync::{AtomicUsize, Ordering};
+use crate::sync::{AtomicU32, Ordering};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::CLASSES;
 use crate::task::registry::Slot;
 use crate::task::{Panic, Runnable, TaskMeta};
 
-pub(crate) const FREE: usize = 0;
-pub(crate) const RUNNING: usize = 1;
-pub(crate) const DONE: usize = 2;
-const PHASE: usize = 0b11;
-pub(crate) const CANCELLED: usize = 1 << 2;
-pub(crate) const HANDLE: usize = 1 << 3;
-pub(crate) const ABORT: usize = 1 << 4;
-pub(crate) const ORPHAN: usize = 1 << 5;
-/// The join handle's waker is stored in `join_waker`.
-const AWAITER: usize = 1 << 6;
-/// The join handle is writing `join_waker`; whoever finishes the job leaves it alone meanwhile.
-const REGISTERING: usize = 1 << 7;
-const GEN_SHIFT: u32 = 8;
-const GEN_ONE: usize = 1 << GEN_SHIFT;
+/// The state word: 8 bits of phase and flags, 24 of generation. 32 bits so that it shares eight
+/// bytes with the registry key (the header is 32 bytes: see "Memory" above). The generation only
+/// tells a job from the next one on the same carrier while a join handle holds `HANDLE` (which
+/// keeps the carrier from being reused at all) or a stale waker races a reuse, where a wrap after
+/// 2^24 jobs costs at most a spurious poll.
+pub(crate) type State = u32;
 
-pub(crate) fn phase(s: usize) -> usize {
+pub(crate) const FREE: State = 0;
+pub(crate) const RUNNING: State = 1;
+pub(crate) const DONE: State = 2;
+const PHASE: State = 0b11;
+pub(crate) const CANCELLED: State = 1 << 2;
+pub(crate) const HANDLE: State = 1 << 3;
+pub(crate) const ABORT: State = 1 << 4;
+pub(crate) const ORPHAN: State = 1 << 5;
+/// The join handle's waker is stored in `join_waker`.
+const AWAITER: State = 1 << 6;
+/// The join handle is writing `join_waker`; whoever finishes the job leaves it alone meanwhile.
+const REGISTERING: State = 1 << 7;
+const GEN_SHIFT: u32 = 8;
+const GEN_ONE: State = 1 << GEN_SHIFT;
+
+pub(crate) fn phase(s: State) -> State {
     s & PHASE
 }
 
-pub(crate) fn generation(s: usize) -> usize {
+pub(crate) fn generation(s: State) -> State {
     s >> GEN_SHIFT
 }
 
@@ -145,11 +155,13 @@ unsafe fn drop_in_buffer<T>(buf: *mut u8) {
 #[derive(Clone, Copy)]
 pub(crate) struct Creating {
     pub(crate) task: *const (),
+    /// The carrier's size class (its header does not keep it).
+    pub(crate) class: u8,
 }
 
 thread_local! {
     pub(crate) static CREATING: Cell<Creating> = const {
-        Cell::new(Creating { task: ptr::null() })
+        Cell::new(Creating { task: ptr::null(), class: 0 })
     };
 }
 
@@ -177,17 +189,14 @@ fn shape(class: u8) -> Shape {
 /// The part of a carrier that does not depend on its buffer size (40 bytes).
 #[repr(C)]
 pub(crate) struct CarrierHeader {
-    pub(crate) state: AtomicUsize,
+    pub(crate) state: AtomicU32,
+    /// The carrier's key in the live-task registry (the shard is in the task's metadata); the
+    /// pool removes it when it frees the carrier.
+    registry_key: u32,
     /// The join handle's waker, guarded by AWAITER / REGISTERING in `state` (an AtomicWaker of
     /// our own, 8 bytes smaller).
     join_waker: UnsafeCell<Option<Waker>>,
     vtable: Cell<Option<&'static JobVTable>>,
-    /// The carrier's slot in the live-task registry (removed by the pool when it frees it), in
-    /// two fields so that `class` fits the padding a `Slot` would have.
-    registry_key: u32,
-    registry_shard: u16,
-    /// Size class index, for the free lists.
-    pub(crate) class: u8,
 }
 
 #[repr(C, align(8))]
@@ -221,17 +230,16 @@ const BUF_OFFSET: usize = mem::offset_of!(CarrierFuture<16>, buf);
 unsafe impl<const N: usize> Send for CarrierFuture<N> {}
 
 impl<const N: usize> CarrierFuture<N> {
-    pub(crate) fn new(class: u8, registry_slot: Slot) -> Self {
-        let (registry_shard, registry_key) = registry_slot.into_parts();
+    /// A free carrier whose registry key is `registry_key` (its shard and class are in the
+    /// task's metadata).
+    pub(crate) fn new(registry_key: u32) -> Self {
         debug_assert_eq!(mem::offset_of!(CarrierFuture<N>, buf), BUF_OFFSET);
         CarrierFuture {
             header: CarrierHeader {
-                state: AtomicUsize::new(FREE),
+                state: AtomicU32::new(FREE),
+                registry_key,
                 join_waker: UnsafeCell::new(None),
                 vtable: Cell::new(None),
-                registry_key,
-                registry_shard,
-                class,
             },
             buf: Buffer([MaybeUninit::uninit(); N]),
             _shared: std::marker::PhantomPinned,
@@ -325,9 +333,8 @@ impl Carrier {
     ///
     /// # Safety
     /// The carrier is initialised (polled once) and alive for as long as the waker is used.
-    unsafe fn self_waker(self) -> mem::ManuallyDrop<Waker> {
-        // SAFETY: alive (caller).
-        let shape = shape(unsafe { self.header() }.class);
+    unsafe fn self_waker(self, class: u8) -> mem::ManuallyDrop<Waker> {
+        let shape = shape(class);
         let task = self.task(shape);
         // SAFETY: the task pointer and the class's vtable are the data pointer and vtable of this
         // task's wakers (checked on its first poll), so together they are its waker; the task is
@@ -344,7 +351,7 @@ impl Carrier {
     ///
     /// # Safety
     /// `fits::<F>(N)` for this carrier's buffer size `N`.
-    pub(crate) unsafe fn install<F>(self, meta: &TaskMeta, future: F, home_node: usize) -> usize
+    pub(crate) unsafe fn install<F>(self, meta: &TaskMeta, future: F, home_node: usize) -> State
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -397,9 +404,10 @@ impl Carrier {
             }
         }
         // Park the runnable: its reference now lives in the raw pointer, the task pointer.
+        let class = runnable.metadata().class;
         let parked = runnable.into_raw();
         // A carrier that has a runnable to retire has been polled once, so its shape is known.
-        debug_assert_eq!(parked, self.task(shape(h.class)));
+        debug_assert_eq!(parked, self.task(shape(class)));
         let mut s = h.state.load(Ordering::Acquire);
         loop {
             if s & HANDLE == 0 {
@@ -423,8 +431,9 @@ impl Carrier {
 }
 
 impl CarrierHeader {
-    pub(crate) fn registry_slot(&self) -> Slot {
-        Slot::from_parts(self.registry_shard, self.registry_key)
+    /// The carrier's slot in the live-task registry, given its task's metadata.
+    pub(crate) fn registry_slot(&self, meta: &TaskMeta) -> Slot {
+        Slot::from_parts(meta.registry_shard, self.registry_key)
     }
 
     /// Polls the carrier. Called by `CarrierFuture::poll` with the carrier's own context and its
@@ -436,7 +445,12 @@ impl CarrierHeader {
             FREE => {
                 // The first poll happens inside `create`, which left its marker for it; a later
                 // poll of a FREE carrier (a stale wake) finds none.
-                let creating = CREATING.with(|c| c.replace(Creating { task: ptr::null() }));
+                let creating = CREATING.with(|c| {
+                    c.replace(Creating {
+                        task: ptr::null(),
+                        class: 0,
+                    })
+                });
                 if !creating.task.is_null() {
                     self.first_poll(creating, cx.waker());
                 }
@@ -473,7 +487,7 @@ impl CarrierHeader {
             header_offset: (self as *const CarrierHeader as usize) - (waker.data() as usize),
             waker_vtable: waker.vtable(),
         };
-        let shape = *SHAPES[self.class as usize].get_or_init(|| here);
+        let shape = *SHAPES[usize::from(creating.class)].get_or_init(|| here);
         assert!(
             shape.header_offset == here.header_offset
                 && ptr::eq(shape.waker_vtable, here.waker_vtable),
@@ -517,7 +531,7 @@ impl CarrierHeader {
 
     /// After the transition to DONE from state `before`: wakes the join handle if it had
     /// registered and is not registering right now (if it is, it sees DONE when it finishes).
-    fn wake_joiner(&self, before: usize) {
+    fn wake_joiner(&self, before: State) {
         if before & AWAITER != 0 && before & REGISTERING == 0 {
             // SAFETY: a handle only writes the slot while REGISTERING is set, and cannot set it
             // once the phase is DONE, so the slot is ours.
@@ -611,7 +625,9 @@ impl<const N: usize> Drop for CarrierFuture<N> {
 /// The join side of a pooled job.
 pub(crate) struct PooledJoin<T> {
     carrier: Carrier,
-    generation: usize,
+    generation: State,
+    /// The carrier's size class (its header does not keep it), to rebuild its waker and task.
+    class: u8,
     /// Set once the handle has let go of the carrier; after that it never touches it again.
     released: bool,
     _output: PhantomData<fn() -> T>,
@@ -632,10 +648,11 @@ pub(crate) enum JoinOutcome<T> {
 }
 
 impl<T> PooledJoin<T> {
-    pub(crate) fn new(carrier: Carrier, generation: usize) -> Self {
+    pub(crate) fn new(carrier: Carrier, class: u8, generation: State) -> Self {
         PooledJoin {
             carrier,
             generation,
+            class,
             released: false,
             _output: PhantomData,
         }
@@ -692,7 +709,7 @@ impl<T> PooledJoin<T> {
                 self.released = true;
                 // SAFETY: `retire` parked the runnable (`into_raw`, which gives the task pointer)
                 // before it published ORPHAN, and only we, seeing ORPHAN, turn it back.
-                let runnable = unsafe { Runnable::from_raw(carrier.task(shape(h.class))) };
+                let runnable = unsafe { Runnable::from_raw(carrier.task(shape(self.class))) };
                 if let Some(vtable) = h.vtable.get() {
                     if phase(s) == DONE && s & CANCELLED == 0 {
                         // SAFETY: an untaken output of a finished job that nobody else can reach.
@@ -715,7 +732,7 @@ impl<T> PooledJoin<T> {
                 // FREE another thread may pick it up, or the pool may free it.
                 // SAFETY: the carrier was initialised before it was handed out, and we hold
                 // HANDLE, so it is alive.
-                let waker = Waker::clone(&*unsafe { carrier.self_waker() });
+                let waker = Waker::clone(&*unsafe { carrier.self_waker(self.class) });
                 match h.state.compare_exchange(
                     s,
                     (s & !(GEN_ONE - 1)) | FREE,
@@ -757,7 +774,7 @@ impl<T> PooledJoin<T> {
         if phase(s) == RUNNING && s & ABORT == 0 {
             // SAFETY: the carrier was initialised before it was handed out; we hold HANDLE so it
             // is alive.
-            unsafe { self.carrier.self_waker() }.wake_by_ref();
+            unsafe { self.carrier.self_waker(self.class) }.wake_by_ref();
         }
     }
 
@@ -776,14 +793,15 @@ impl<T> Drop for PooledJoin<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    /// Memory per live job is the pool's cost: the header must stay within 40 bytes so that a
-    /// 16-byte job fits a 56-byte carrier future (the buffer is 8-aligned after the header), and
-    /// a 64-byte one a 104-byte future (with async-task's 64 bytes: a 176-byte malloc chunk).
+    /// Memory per live job is the pool's cost: the header must stay within 32 bytes so that a
+    /// 16-byte job fits a 48-byte carrier future (the buffer is 8-aligned after the header), and
+    /// a 64-byte one a 96-byte future (with async-task's 40-byte header and the 16-byte metadata:
+    /// a 152-byte task, a 160-byte glibc chunk; 8 bytes more and it is 176).
     #[test]
     fn carrier_header_stays_small() {
-        assert!(std::mem::size_of::<super::CarrierHeader>() <= 40);
-        assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 56);
-        assert_eq!(std::mem::size_of::<super::CarrierFuture<64>>(), 104);
+        assert_eq!(std::mem::size_of::<super::CarrierHeader>(), 32);
+        assert_eq!(std::mem::size_of::<super::CarrierFuture<16>>(), 48);
+        assert_eq!(std::mem::size_of::<super::CarrierFuture<64>>(), 96);
         // A `u64` output with a thin-enough panic payload fits the smallest class.
         assert!(std::mem::size_of::<Result<u64, crate::task::Panic>>() <= 16);
     }
@@ -889,14 +907,15 @@ mod loom_tests {
     fn carrier_with_job(
         meta: &TaskMeta,
         drops: &StdArc<StdCounter>,
-    ) -> (loom::sync::Arc<FakeTask>, usize) {
+    ) -> (loom::sync::Arc<FakeTask>, State) {
         let task = loom::sync::Arc::new(FakeTask {
             wakes: StdCounter::new(0),
-            carrier: std::cell::UnsafeCell::new(CarrierFuture::<64>::new(0, Slot::for_tests())),
+            carrier: std::cell::UnsafeCell::new(CarrierFuture::<64>::new(0)),
         });
         CREATING.with(|c| {
             c.set(Creating {
                 task: task.waker().data(),
+                class: 0,
             })
         });
         task.poll(); // first poll: records the carrier, wakes it (FREE)
@@ -912,7 +931,7 @@ mod loom_tests {
             let drops = StdArc::new(StdCounter::new(0));
             let (task, generation) = carrier_with_job(&meta, &drops);
             let first_poll_wakes = task.wakes();
-            let join = PooledJoin::<Tracked>::new(task.carrier(), generation);
+            let join = PooledJoin::<Tracked>::new(task.carrier(), 0, generation);
 
             let worker = {
                 let task = task.clone();

@@ -65,9 +65,9 @@ const _: () = assert!(
 );
 
 /// Approximate bytes of a carrier beyond its buffer (async-task header: 40; metadata: 16; the
-/// schedule function: 0; carrier header: 40; allocator overhead: 8 to 16); used for the shared
-/// list's byte bound.
-const CARRIER_OVERHEAD: usize = 112;
+/// schedule function: 0; carrier header: 32; allocator overhead: 8); used for the shared list's
+/// byte bound.
+const CARRIER_OVERHEAD: usize = 96;
 
 /// Default bound of the shared free list.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
@@ -152,7 +152,7 @@ impl SharedPool {
             let (r, carrier) = Carrier::of(r);
             if let Some(carrier) = carrier {
                 // SAFETY: we hold the runnable.
-                registry.remove(unsafe { carrier.header() }.registry_slot());
+                registry.remove(unsafe { carrier.header() }.registry_slot(r.metadata()));
             }
             drop(r); // FREE carriers: dropping the runnable drops the carrier.
         }
@@ -200,19 +200,17 @@ impl SharedPool {
 /// Creates a carrier of `class` and files it, free, in the pool (the caller then pops it).
 fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     let schedule = super::schedule_fn();
-    let builder = async_task::Builder::new().metadata(TaskMeta::carrier(shared, class));
     let registry = &shared.registry;
     let Some(mut slot) = registry.reserve(shard) else {
         return; // shut down: the caller falls back to a plain task
     };
-    let registry_slot = slot.slot();
+    let (registry_shard, registry_key) = slot.slot().into_parts();
     let class_u8 = class as u8;
+    let builder =
+        async_task::Builder::new().metadata(TaskMeta::carrier(shared, class_u8, registry_shard));
     macro_rules! carrier {
         ($n:literal) => {
-            builder.spawn(
-                move |_| CarrierFuture::<$n>::new(class_u8, registry_slot),
-                schedule,
-            )
+            builder.spawn(move |_| CarrierFuture::<$n>::new(registry_key), schedule)
         };
     }
     let (runnable, task) = match CLASSES[class] {
@@ -232,6 +230,7 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
     carrier::CREATING.with(|c| {
         c.set(Creating {
             task: task.as_ptr().cast_const(),
+            class: class_u8,
         })
     });
     // SAFETY: `task` is the pointer `into_raw` just returned, turned back exactly once.
@@ -333,9 +332,8 @@ where
     let carrier = carrier.expect("a pooled carrier is initialised");
     // SAFETY: `class_of` chose a class whose buffer fits `F` and its output; we hold the runnable.
     let generation = unsafe { carrier.install(runnable.metadata(), future, home_node) };
-    // SAFETY: we hold the runnable.
-    debug_assert_eq!(unsafe { carrier.header() }.class as usize, class);
-    let join = PooledJoin::new(carrier, generation);
+    debug_assert_eq!(usize::from(runnable.metadata().class), class);
+    let join = PooledJoin::new(carrier, class as u8, generation);
     Ok((runnable, join))
 }
 
