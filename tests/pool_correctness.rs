@@ -135,8 +135,10 @@ fn detached_jobs_recycle_their_carriers() {
     }))
     .unwrap();
     assert_eq!(counter.dropped(), 1000);
-    // Each detached job freed its carrier for the next one: only the first spawn missed.
-    assert_eq!(rt.metrics().total().pool_misses, 1, "{}", rt.metrics());
+    // Each detached job freed its carrier for the next one: at most the first spawn missed (none
+    // if the root task's run of carriers, made on this thread, was of the jobs' class).
+    assert!(rt.metrics().total().pool_misses <= 1, "{}", rt.metrics());
+    assert!(rt.metrics().pool.created <= 32, "{}", rt.metrics());
 }
 
 #[test]
