@@ -277,3 +277,17 @@ fn a_miss_creates_a_run_of_carriers() {
         .unwrap();
     assert_eq!(misses, 1, "{}", rt.metrics());
 }
+
+/// A spawn from outside the runtime files new carriers in the shared list; when its byte bound
+/// leaves no room, the job runs as a plain task instead of in carriers made only to be freed.
+#[test]
+fn an_outside_spawn_with_no_room_in_the_shared_list_makes_no_carrier() {
+    let rt = Runtime::builder()
+        .worker_threads(1)
+        .task_pool_capacity(0)
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+    let m = rt.metrics();
+    assert_eq!(m.pool.created, 0, "{m}");
+}

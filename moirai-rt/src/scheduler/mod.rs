@@ -128,8 +128,14 @@ impl Shared {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// The schedule function of every task of this runtime.
-    pub(crate) fn schedule(self: &Arc<Self>, runnable: Runnable, woken_while_running: bool) {
+    /// The schedule function of every task of this runtime. `here` is this thread's worker if it
+    /// is one of this runtime's (parked or not): the schedule function has looked it up already.
+    pub(crate) fn schedule(
+        self: &Arc<Self>,
+        runnable: Runnable,
+        woken_while_running: bool,
+        here: Option<&'static worker::Worker>,
+    ) {
         if self.is_closed() {
             drop_runnable(runnable);
             return;
@@ -140,17 +146,19 @@ impl Shared {
             let header = unsafe { carrier.header() };
             if pool::carrier_is_free(header) {
                 let class = usize::from(runnable.metadata().class);
-                pool::recycle(self, runnable, class);
+                pool::recycle(self, runnable, class, here.filter(|w| !w.is_parked()));
                 return;
             }
         }
-        if let Some(worker) = worker::current_of(self) {
-            worker.schedule_local(runnable, woken_while_running);
-        } else if let Some(worker) = worker::parked_of(self) {
-            worker.schedule_while_parked(runnable);
-        } else {
-            let node = runnable.metadata().home_node();
-            self.push_to_node(node, runnable);
+        match here {
+            Some(worker) if !worker.is_parked() => {
+                worker.schedule_local(runnable, woken_while_running)
+            }
+            Some(worker) => worker.schedule_while_parked(runnable),
+            None => {
+                let node = runnable.metadata().home_node();
+                self.push_to_node(node, runnable);
+            }
         }
     }
 

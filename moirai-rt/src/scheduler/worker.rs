@@ -102,11 +102,6 @@ pub(crate) fn current_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
     current().filter(|w| Arc::ptr_eq(&w.shared, shared) && !w.parked.get())
 }
 
-/// The worker of runtime `shared` on this thread while it is parked (driving the reactor).
-pub(crate) fn parked_of(shared: &Arc<Shared>) -> Option<&'static Worker> {
-    current().filter(|w| Arc::ptr_eq(&w.shared, shared) && w.parked.get())
-}
-
 struct ClearCurrent;
 
 impl Drop for ClearCurrent {
@@ -158,6 +153,11 @@ impl Worker {
 
     fn counters(&self) -> &WorkerCounters {
         &self.shared.workers[self.index].counters
+    }
+
+    /// Whether the worker is parked (driving the reactor) rather than running tasks.
+    pub(crate) fn is_parked(&self) -> bool {
+        self.parked.get()
     }
 
     /// Runs until the runtime shuts down, then drops what is left in the local queues.

@@ -118,11 +118,14 @@ pub(crate) fn schedule_fn(
             debug_assert!(false, "a runtime task without a runtime");
             return;
         };
-        match crate::scheduler::worker::current().filter(|w| Arc::ptr_eq(&w.shared, shared)) {
-            Some(worker) => worker.shared.schedule(runnable, info.woken_while_running),
+        let here = crate::scheduler::worker::current().filter(|w| Arc::ptr_eq(&w.shared, shared));
+        match here {
+            Some(worker) => worker
+                .shared
+                .schedule(runnable, info.woken_while_running, here),
             None => {
                 let shared = Arc::clone(shared);
-                shared.schedule(runnable, info.woken_while_running)
+                shared.schedule(runnable, info.woken_while_running, None)
             }
         }
     })

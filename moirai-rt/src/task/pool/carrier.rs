@@ -793,10 +793,11 @@ impl<T> Drop for PooledJoin<T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    /// Memory per live job is the pool's cost: the header must stay within 32 bytes so that a
-    /// 16-byte job fits a 48-byte carrier future (the buffer is 8-aligned after the header), and
-    /// a 64-byte one a 96-byte future (with async-task's 40-byte header and the 16-byte metadata:
-    /// a 152-byte task, a 160-byte glibc chunk; 8 bytes more and it is 176).
+    /// Memory per live job is the pool's cost: the header must stay within 32 bytes, with the
+    /// buffer 8-aligned right after it (no padding: a 16-byte buffer makes a 48-byte carrier
+    /// future), so that a carrier of the 64-byte class is a 96-byte future (with async-task's
+    /// 40-byte header and the 16-byte metadata: a 152-byte task, a 160-byte glibc chunk; 8 bytes
+    /// more and it is 176).
     #[test]
     fn carrier_header_stays_small() {
         assert_eq!(std::mem::size_of::<super::CarrierHeader>(), 32);

@@ -181,6 +181,13 @@ impl SharedPool {
         k
     }
 
+    /// How many more carriers of `class` the shared list's byte bound admits.
+    fn room(&self, class: usize) -> usize {
+        self.capacity
+            .saturating_sub(self.idle_bytes.load(Ordering::Relaxed))
+            / carrier_bytes(class)
+    }
+
     /// Reverses the order of the `n` carriers on top of `class`'s list (fewer if it is shorter).
     fn reverse_top(&self, class: usize, n: usize) {
         let mut list = self.lock(class);
@@ -243,8 +250,8 @@ fn create(shared: &Arc<Shared>, class: usize, shard: usize) {
 }
 
 /// Takes a free carrier of `class`, from the worker's list, the shared list, or a new run of
-/// [`CREATE_BATCH`] of them.
-/// `None` once the runtime is shut down.
+/// [`CREATE_BATCH`] of them. `None` once the runtime is shut down, or on a thread that is not a
+/// worker when the shared list has no room for a new carrier.
 fn acquire(shared: &Arc<Shared>, w: Option<&worker::Worker>, class: usize) -> Option<Runnable> {
     for _ in 0..4 {
         if let Some(w) = w {
@@ -269,7 +276,17 @@ fn acquire(shared: &Arc<Shared>, w: Option<&worker::Worker>, class: usize) -> Op
             return None;
         }
         let shard = w.map_or(shared.registry.num_shards() - 1, |w| w.index);
-        for _ in 0..CREATE_BATCH {
+        // A worker files its new carriers in its own list; another thread files them in the
+        // shared one, whose byte bound would free at once whatever does not fit (with none
+        // fitting, the job runs as a plain task rather than in a carrier made to be freed).
+        let run = match w {
+            Some(_) => CREATE_BATCH,
+            None => match shared.pool.room(class).min(CREATE_BATCH) {
+                0 => return None,
+                room => room,
+            },
+        };
+        for _ in 0..run {
             create(shared, class, shard);
         }
         // Each new carrier was filed on top of the list it went to, so the last one made would be
@@ -283,7 +300,7 @@ fn acquire(shared: &Arc<Shared>, w: Option<&worker::Worker>, class: usize) -> Op
                 let at = list.len().saturating_sub(CREATE_BATCH);
                 list[at..].reverse();
             }
-            None => shared.pool.reverse_top(class, CREATE_BATCH),
+            None => shared.pool.reverse_top(class, run),
         }
     }
     None
@@ -295,8 +312,15 @@ pub(crate) fn carrier_is_free(carrier: &CarrierHeader) -> bool {
 }
 
 /// Files a FREE carrier's runnable (called by the schedule function).
-pub(crate) fn recycle(shared: &Arc<Shared>, runnable: Runnable, class: usize) {
-    if let Some(w) = worker::current_of(shared) {
+/// `running` is this thread's worker if it belongs to `shared` and is running tasks (not parked
+/// in the reactor).
+pub(crate) fn recycle(
+    shared: &Arc<Shared>,
+    runnable: Runnable,
+    class: usize,
+    running: Option<&worker::Worker>,
+) {
+    if let Some(w) = running {
         let mut list = w.pool.lists[class].borrow_mut();
         list.push(runnable);
         if list.len() > LOCAL_MAX {
