@@ -74,6 +74,14 @@ impl Idle {
         true
     }
 
+    /// Whether some worker is searching. A worker about to park that sees a task it may not take
+    /// (it is not a searcher) may still park when this is `true`: every searcher either finds
+    /// work (and the last one to do so wakes a parked worker) or, as the last to give up,
+    /// re-checks every queue instead of parking, so the task is not stranded.
+    pub(crate) fn has_searchers(&self) -> bool {
+        self.searching.load(SeqCst) != 0
+    }
+
     /// Stops searching; `true` if this was the last searcher, who must then either re-check
     /// every queue (before parking) or wake another worker (when it found work).
     pub(crate) fn end_search(&self) -> bool {
@@ -296,7 +304,11 @@ mod loom_tests {
                         continue;
                     }
                 }
-                self.idle.park(node, || self.has_work());
+                // As `Worker::must_look_again`: a task that somebody is searching for is theirs.
+                self.idle.park(node, || {
+                    self.shutdown.load(SeqCst)
+                        || (self.queued.load(SeqCst) > 0 && !self.idle.has_searchers())
+                });
             }
         }
     }

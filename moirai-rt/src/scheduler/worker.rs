@@ -485,14 +485,16 @@ impl Worker {
     fn begin_park(&self, cx: &mut Context<'_>) -> Poll<()> {
         let shared = &*self.shared;
         if self.stop_searching_sees_work() {
+            // This worker must take it (see `must_look_again`).
+            self.end_remote_backoff();
             return Poll::Ready(());
         }
         WorkerCounters::bump(&self.counters().parks, 1);
         let listener = shared.idle.begin_park(self.node);
-        if shared.has_visible_work() || shared.is_closed() {
+        if self.must_look_again() {
             shared.idle.end_park(self.node, listener);
-            // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
-            // take it: let the searchers that can have the CPU before looking again.
+            // Let whoever published the work (or the searchers) have the CPU before looking
+            // again: with more workers than cores, a worker spinning here takes it from them.
             std::thread::yield_now();
             return Poll::Ready(());
         }
@@ -500,6 +502,33 @@ impl Worker {
         self.local_wake.take_woken();
         self.parked.set(true);
         self.poll_park(cx)
+    }
+
+    /// The re-check of a park, made after this worker counts as a sleeper: whether it must look
+    /// for work again instead of blocking.
+    ///
+    /// Work is visible but this worker did not take it, either because it is not a searcher or
+    /// because it was skipping remote nodes (remote backoff). If somebody is searching, this
+    /// worker may park all the same: the searchers take the work and wake the next worker as they
+    /// find it (see `idle.rs`). Spinning instead cost the hierarchy its share of the CPU when
+    /// workers outnumber cores (four workers on two, 2x2 against 1x4). If nobody is searching,
+    /// this worker must take the work itself; visible work is evidence enough that a remote steal
+    /// would find something, so the remote backoff ends.
+    fn must_look_again(&self) -> bool {
+        let shared = &*self.shared;
+        if shared.is_closed() {
+            return true;
+        }
+        if !shared.has_visible_work() || shared.idle.has_searchers() {
+            return false;
+        }
+        self.end_remote_backoff();
+        true
+    }
+
+    fn end_remote_backoff(&self) {
+        self.remote_backoff.set(0);
+        self.remote_skipped.set(0);
     }
 
     /// Polls a park in progress: it ends when the listener is notified, or when the reactor
@@ -536,13 +565,12 @@ impl Worker {
     fn park(&self) {
         let shared = &*self.shared;
         if self.stop_searching_sees_work() {
+            self.end_remote_backoff();
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
         self.parked.set(true);
-        let waited = shared.idle.park(self.node, || {
-            shared.has_visible_work() || shared.is_closed()
-        });
+        let waited = shared.idle.park(self.node, || self.must_look_again());
         self.parked.set(false);
         if !waited {
             // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
