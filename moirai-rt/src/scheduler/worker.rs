@@ -547,6 +547,11 @@ impl Worker {
         }
         self.local_wake.set_waker(None);
         self.parked.set(false);
+        if notified {
+            // Woken for new work: a worker of another node is only woken when the publisher's
+            // node has nobody parked, so the work is there for the taking.
+            self.end_remote_backoff();
+        }
         if let Some(listener) = self.listener.borrow_mut().take() {
             self.shared.idle.end_park(self.node, listener);
         }
