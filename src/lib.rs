@@ -26,6 +26,9 @@
 
 pub use moirai_channel as channel;
 pub use moirai_macros::{main, test};
+/// Edge-triggered TCP sockets (Linux); see [`moirai_rt::net`].
+#[cfg(target_os = "linux")]
+pub use moirai_rt::net;
 pub use moirai_rt::{
     block_on, current_node, current_worker, global_handle, spawn, spawn_blocking, spawn_on,
     yield_now, BuildError, Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId,

@@ -1,12 +1,10 @@
-//! Serving on Moirai: a listener on `async-io`'s reactor, connections spawned through
+//! Serving on Moirai: a [`moirai::net`] listener, connections spawned through
 //! [`MoiraiExecutor`] and read and written through [`Socket`].
 
-use std::net::TcpListener;
-
-use async_io::Async;
 use hyper::rt::Executor;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
+use moirai::net::TcpListener;
 
 use crate::compat::MoiraiExecutor;
 use crate::socket::Socket;
@@ -20,15 +18,12 @@ pub fn serve(port: u16) -> std::io::Result<()> {
 }
 
 async fn accept_loop(port: u16) -> std::io::Result<()> {
-    let listener = Async::<TcpListener>::bind(([127, 0, 0, 1], port))?;
-    println!(
-        "http: listening on {} (moirai)",
-        listener.get_ref().local_addr()?
-    );
+    let listener = TcpListener::bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+    println!("http: listening on {} (moirai)", listener.local_addr()?);
     let exec = MoiraiExecutor;
     loop {
         let (stream, _) = listener.accept().await?;
-        stream.get_ref().set_nodelay(true)?;
+        stream.set_nodelay(true)?;
         exec.execute(async move {
             let conn = http1::Builder::new()
                 .keep_alive(true)

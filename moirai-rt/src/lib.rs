@@ -24,6 +24,8 @@ mod context;
 mod error;
 mod handle;
 mod metrics;
+#[cfg(target_os = "linux")]
+pub mod net;
 mod pin;
 mod runtime;
 mod scheduler;
