@@ -34,6 +34,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crossbeam_utils::CachePadded;
+
 use carrier::{fits, CarrierFuture, Creating, FREE};
 pub(crate) use carrier::{Carrier, CarrierHeader, JoinOutcome, PooledJoin};
 
@@ -109,29 +111,78 @@ impl LocalPool {
     }
 }
 
+/// One class's shared free list.
+///
+/// `len` mirrors the list's length, written (a plain store, under the lock) whenever the list
+/// changes, so that the byte bound can be checked across classes without taking their locks and
+/// without a shared counter: a thread that is not a worker takes and returns one carrier per
+/// spawn here, and a shared `fetch_add`/`fetch_sub` on each was two more atomic
+/// read-modify-writes on that path. Padded so that workers spilling one class and another thread
+/// taking from another do not share a cache line.
+#[derive(Default)]
+struct ClassList {
+    carriers: Mutex<Vec<Runnable>>,
+    len: AtomicUsize,
+}
+
 /// The runtime's shared free lists, bounded in bytes.
 pub(crate) struct SharedPool {
-    lists: [Mutex<Vec<Runnable>>; CLASSES.len()],
-    idle_bytes: AtomicUsize,
+    lists: [CachePadded<ClassList>; CLASSES.len()],
     capacity: usize,
     pub(crate) created: AtomicU64,
     pub(crate) freed: AtomicU64,
+}
+
+/// A locked class list; its length mirror is brought up to date when the guard is dropped.
+struct Locked<'a> {
+    list: std::sync::MutexGuard<'a, Vec<Runnable>>,
+    len: &'a AtomicUsize,
+}
+
+impl std::ops::Deref for Locked<'_> {
+    type Target = Vec<Runnable>;
+    fn deref(&self) -> &Vec<Runnable> {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<Runnable> {
+        &mut self.list
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        self.len.store(self.list.len(), Ordering::Relaxed);
+    }
 }
 
 impl SharedPool {
     pub(crate) fn new(capacity: usize) -> SharedPool {
         SharedPool {
             lists: Default::default(),
-            idle_bytes: AtomicUsize::new(0),
             capacity,
             created: AtomicU64::new(0),
             freed: AtomicU64::new(0),
         }
     }
 
-    fn lock(&self, class: usize) -> std::sync::MutexGuard<'_, Vec<Runnable>> {
-        // No user code runs under this lock.
-        self.lists[class].lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self, class: usize) -> Locked<'_> {
+        let l = &self.lists[class];
+        Locked {
+            // No user code runs under this lock.
+            list: l.carriers.lock().unwrap_or_else(|e| e.into_inner()),
+            len: &l.len,
+        }
+    }
+
+    /// Bytes of the idle carriers in the shared lists (from the length mirrors: a list being
+    /// changed right now may be counted as it was).
+    fn idle_bytes(&self) -> usize {
+        (0..CLASSES.len())
+            .map(|c| self.lists[c].len.load(Ordering::Relaxed) * carrier_bytes(c))
+            .sum()
     }
 
     /// Files free carriers of `class`; those past the byte bound are freed (after the lock, and
@@ -142,14 +193,20 @@ impl SharedPool {
         let mut excess = Vec::new();
         {
             let mut list = self.lock(class);
+            // This class's own share is counted exactly (we hold its lock), the others' from
+            // their mirrors.
+            let others = self.idle_bytes() - list.len.load(Ordering::Relaxed) * size;
+            let room = self.capacity.saturating_sub(others) / size;
             for r in carriers {
-                if self.idle_bytes.load(Ordering::Relaxed) + size > self.capacity {
-                    excess.push(r);
-                } else {
-                    self.idle_bytes.fetch_add(size, Ordering::Relaxed);
+                if list.len() < room {
                     list.push(r);
+                } else {
+                    excess.push(r);
                 }
             }
+        }
+        if excess.is_empty() {
+            return;
         }
         self.freed.fetch_add(excess.len() as u64, Ordering::Relaxed);
         for r in excess {
@@ -165,10 +222,7 @@ impl SharedPool {
     }
 
     fn pop_one(&self, class: usize) -> Option<Runnable> {
-        let r = self.lock(class).pop()?;
-        self.idle_bytes
-            .fetch_sub(carrier_bytes(class), Ordering::Relaxed);
-        Some(r)
+        self.lock(class).pop()
     }
 
     fn pop_batch(&self, class: usize, n: usize, into: &mut Vec<Runnable>) -> usize {
@@ -176,16 +230,12 @@ impl SharedPool {
         let k = n.min(list.len());
         let at = list.len() - k;
         into.extend(list.drain(at..));
-        self.idle_bytes
-            .fetch_sub(k * carrier_bytes(class), Ordering::Relaxed);
         k
     }
 
     /// How many more carriers of `class` the shared list's byte bound admits.
     fn room(&self, class: usize) -> usize {
-        self.capacity
-            .saturating_sub(self.idle_bytes.load(Ordering::Relaxed))
-            / carrier_bytes(class)
+        self.capacity.saturating_sub(self.idle_bytes()) / carrier_bytes(class)
     }
 
     /// Reverses the order of the `n` carriers on top of `class`'s list (fewer if it is shorter).
@@ -205,7 +255,6 @@ impl SharedPool {
         for c in 0..CLASSES.len() {
             out.append(&mut self.lock(c));
         }
-        self.idle_bytes.store(0, Ordering::Relaxed);
         out
     }
 }
