@@ -146,3 +146,44 @@ fn connecting_to_a_closed_port_is_an_error() {
     let err = moirai::block_on(TcpStream::connect(port)).err();
     assert!(err.is_some(), "connect to a closed port succeeded");
 }
+
+#[test]
+fn hundreds_of_sockets_made_ready_at_once_are_all_woken() {
+    // More sockets than the driver takes per `epoll_wait` (256): the events past the first batch
+    // must still reach their tasks (taken in the same turn, or left in the epoll instance, which
+    // then stays readable and re-arms async-io at once).
+    const N: usize = 300;
+    let rt = runtime();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.block_on(rt.spawn(async move {
+        let mut pairs = Vec::new();
+        for _ in 0..N {
+            let client = TcpStream::connect(addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            pairs.push((client, server));
+        }
+        // Each server-side read waits first (nothing sent yet), so only an edge can end it.
+        let mut reads: Vec<_> = pairs
+            .iter()
+            .map(|(_, server)| {
+                Box::pin(async move {
+                    let mut b = [0u8; 1];
+                    let mut r = server;
+                    r.read_exact(&mut b).await.unwrap();
+                    b[0]
+                })
+            })
+            .collect();
+        for read in reads.iter_mut() {
+            assert!(futures::poll!(read.as_mut()).is_pending());
+        }
+        for (i, (client, _)) in pairs.iter().enumerate() {
+            (&*client).write_all(&[i as u8]).await.unwrap();
+        }
+        let got = futures::future::join_all(reads).await;
+        let want: Vec<u8> = (0..N).map(|i| i as u8).collect();
+        assert_eq!(got, want);
+    }))
+    .unwrap();
+}
