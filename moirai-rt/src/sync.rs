@@ -14,14 +14,10 @@ pub(crate) use loom::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicUsize, Or
 pub(crate) use loom::cell::UnsafeCell;
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::Mutex;
-#[cfg(not(loom))]
-pub(crate) type MutexGuardOf<'a, T> = std::sync::MutexGuard<'a, T>;
+pub(crate) use std::sync::{Mutex, MutexGuard};
 
 #[cfg(loom)]
-pub(crate) use loom::sync::Mutex;
-#[cfg(loom)]
-pub(crate) type MutexGuardOf<'a, T> = loom::sync::MutexGuard<'a, T>;
+pub(crate) use loom::sync::{Mutex, MutexGuard};
 
 /// `std::cell::UnsafeCell` with loom's closure-based API, so the same code runs under both.
 #[cfg(not(loom))]

@@ -69,14 +69,10 @@ pub(crate) fn get() -> io::Result<&'static Driver> {
         return Ok(d);
     }
     let driver = Driver::new()?;
-    let mut first = false;
-    let d = DRIVER.get_or_init(|| {
-        first = true;
-        driver
-    });
-    if first {
-        d.turn();
-    }
+    // Two threads may both get here: one driver wins, the other is dropped unused, and the
+    // second `turn` only finds the descriptor armed already.
+    let d = DRIVER.get_or_init(|| driver);
+    d.turn(); // arms the descriptor
     Ok(d)
 }
 

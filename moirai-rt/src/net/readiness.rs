@@ -71,7 +71,7 @@ impl Readiness {
         }
     }
 
-    fn lock(&self, dir: Direction) -> crate::sync::MutexGuardOf<'_, Option<Waker>> {
+    fn lock(&self, dir: Direction) -> crate::sync::MutexGuard<'_, Option<Waker>> {
         // No user code runs under this lock (wakers are woken after it is released).
         self.wakers[dir as usize]
             .lock()

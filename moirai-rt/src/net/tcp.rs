@@ -14,6 +14,7 @@ use super::readiness::{Direction, Readiness};
 
 /// A socket's place in the driver; removed (before the socket closes) when dropped.
 struct Registration {
+    driver: &'static driver::Driver,
     key: usize,
     fd: std::os::fd::RawFd,
     readiness: Arc<Readiness>,
@@ -22,61 +23,67 @@ struct Registration {
 impl Registration {
     fn new(fd: &impl AsRawFd) -> io::Result<Registration> {
         let fd = fd.as_raw_fd();
-        let (key, readiness) = driver::get()?.register(fd)?;
-        Ok(Registration { key, fd, readiness })
+        let driver = driver::get()?;
+        let (key, readiness) = driver.register(fd)?;
+        Ok(Registration {
+            driver,
+            key,
+            fd,
+            readiness,
+        })
     }
 
-    /// Runs `op` until it does not return `WouldBlock`, waiting for `dir` in between.
+    /// Runs `op` until it does not return `WouldBlock`, waiting for `dir` in between. A result
+    /// for which `drained` says the socket is now empty (a read that came back short) clears the
+    /// readiness at once, as `WouldBlock` does: the next attempt would only say `WouldBlock`, and
+    /// with edge-triggered registration anything that arrives later raises a new event.
     fn poll_io<R>(
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let seen = ready!(self.readiness.poll_ready(dir, cx));
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readiness.clear(dir, seen),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                other => return Poll::Ready(other),
+                Ok(r) => {
+                    if drained(&r) {
+                        self.readiness.clear(dir, seen);
+                    }
+                    return Poll::Ready(Ok(r));
+                }
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }
 
-    /// Like [`Registration::poll_io`] for a read into `len` bytes of room: a read that comes back
-    /// short has drained the socket, so the readiness is cleared at once (the next read would
-    /// only return `WouldBlock`; with edge-triggered registration, bytes that arrive later raise
-    /// a new event).
+    /// [`Registration::poll_io`] for a read into `len` bytes of room.
     fn poll_read(
         &self,
         cx: &mut Context<'_>,
         len: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
+        op: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let seen = ready!(self.readiness.poll_ready(Direction::Read, cx));
-            match op() {
-                Ok(n) => {
-                    if n > 0 && n < len {
-                        self.readiness.clear(Direction::Read, seen);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.readiness.clear(Direction::Read, seen)
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        self.poll_io(Direction::Read, cx, op, |&n| n > 0 && n < len)
+    }
+
+    /// [`Registration::poll_io`] for an operation whose success says nothing about what is left.
+    fn poll_other<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io(dir, cx, op, |_| false)
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Ok(d) = driver::get() {
-            d.deregister(self.key, self.fd);
-        }
+        self.driver.deregister(self.key, self.fd);
     }
 }
 
@@ -134,7 +141,7 @@ impl TcpListener {
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (stream, addr) = std::future::poll_fn(|cx| {
             self.registration
-                .poll_io(Direction::Read, cx, || self.inner.accept())
+                .poll_other(Direction::Read, cx, || self.inner.accept())
         })
         .await?;
         Ok((TcpStream::from_std(stream)?, addr))
@@ -235,7 +242,7 @@ impl AsyncWrite for &TcpStream {
     ) -> Poll<io::Result<usize>> {
         let this: &TcpStream = self.get_mut();
         this.registration
-            .poll_io(Direction::Write, cx, || (&this.inner).write(buf))
+            .poll_other(Direction::Write, cx, || (&this.inner).write(buf))
     }
 
     fn poll_write_vectored(
@@ -245,7 +252,7 @@ impl AsyncWrite for &TcpStream {
     ) -> Poll<io::Result<usize>> {
         let this: &TcpStream = self.get_mut();
         this.registration
-            .poll_io(Direction::Write, cx, || (&this.inner).write_vectored(bufs))
+            .poll_other(Direction::Write, cx, || (&this.inner).write_vectored(bufs))
     }
 
     /// Writes go straight to the socket: nothing to flush.

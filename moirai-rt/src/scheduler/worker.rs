@@ -578,8 +578,7 @@ impl Worker {
         let waited = shared.idle.park(self.node, || self.must_look_again());
         self.parked.set(false);
         if !waited {
-            // Work is visible but (as a non-searcher, or backing off remote nodes) we could not
-            // take it: let the searchers that can have the CPU before looking again.
+            // As in `begin_park`: let whoever published the work have the CPU first.
             std::thread::yield_now();
         }
     }

@@ -195,7 +195,7 @@ impl SharedPool {
             let mut list = self.lock(class);
             // This class's own share is counted exactly (we hold its lock), the others' from
             // their mirrors.
-            let others = self.idle_bytes() - list.len.load(Ordering::Relaxed) * size;
+            let others = self.idle_bytes() - list.len() * size;
             let room = self.capacity.saturating_sub(others) / size;
             for r in carriers {
                 if list.len() < room {
