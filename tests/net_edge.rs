@@ -187,3 +187,42 @@ fn hundreds_of_sockets_made_ready_at_once_are_all_woken() {
     }))
     .unwrap();
 }
+
+#[test]
+fn sockets_are_served_while_the_only_worker_is_busy() {
+    // One worker, kept busy by a task that yields until the test ends: the worker never runs out
+    // of tasks and never parks, so every socket event must reach its task through the looks for
+    // I/O that a busy worker takes between tasks.
+    let rt = Runtime::builder().worker_threads(1).build().unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = rt.spawn({
+        let done = done.clone();
+        async move {
+            let mut rounds = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                moirai::yield_now().await;
+                rounds += 1;
+            }
+            rounds
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = rt.spawn(async move {
+        let mut served = 0;
+        for _ in 0..8 {
+            let (s, _) = listener.accept().await.unwrap();
+            served += echo(s).await;
+        }
+        served
+    });
+    let clients = rt.spawn(async move {
+        for seed in 0..8 {
+            round_trip(addr, pattern(256 << 10, seed)).await;
+        }
+    });
+    rt.block_on(clients).unwrap();
+    assert_eq!(rt.block_on(server).unwrap(), 8 * (256 << 10));
+    done.store(true, std::sync::atomic::Ordering::Release);
+    assert!(rt.block_on(busy).unwrap() > 0);
+}

@@ -53,6 +53,14 @@ const COOP_BUDGET: u32 = 128;
 /// Rounds of searching (with growing pauses) before a worker parks.
 const SEARCH_ROUNDS: u32 = 4;
 
+/// Of the reactor turns a busy worker owes (one per [`FAIRNESS_INTERVAL`] ticks), every how
+/// many-th goes through async-io's reactor (timers, async-io sources); the others only take the
+/// events of Moirai's own sockets (`crate::net`), one `epoll_wait` instead of async-io's five
+/// system calls. Often enough that async-io's helper thread, which takes the reactor over when
+/// its tick stands still, leaves it to the workers.
+#[cfg(not(loom))]
+const ASYNC_IO_TURN_EVERY: u32 = 4;
+
 /// Longest remote-steal backoff, in failed search rounds skipped.
 const MAX_REMOTE_BACKOFF: u32 = 16;
 
@@ -80,6 +88,14 @@ pub(crate) struct Worker {
     /// A non-blocking reactor turn is due after the task running now.
     #[cfg(not(loom))]
     reactor_due: Cell<bool>,
+    /// Reactor turns owed so far (see [`ASYNC_IO_TURN_EVERY`]).
+    #[cfg(not(loom))]
+    io_turns: Cell<u32>,
+    /// Set while this worker takes socket events between tasks: the tasks they wake queue up
+    /// without a notification each, and one is made at the end.
+    in_io_poll: Cell<bool>,
+    /// An I/O turn on this thread queued tasks here and nobody was told yet.
+    notify_owed: Cell<bool>,
 }
 
 thread_local! {
@@ -132,6 +148,10 @@ impl Worker {
             listener: RefCell::new(None),
             #[cfg(not(loom))]
             reactor_due: Cell::new(false),
+            #[cfg(not(loom))]
+            io_turns: Cell::new(0),
+            in_io_poll: Cell::new(false),
+            notify_owed: Cell::new(false),
         }
     }
 
@@ -214,6 +234,7 @@ impl Worker {
         if self.parked.get() && self.poll_park(cx).is_pending() {
             return Poll::Pending;
         }
+        self.pay_notify_owed();
         loop {
             if self.shared.is_closed() {
                 return Poll::Ready(());
@@ -226,10 +247,38 @@ impl Worker {
                 },
             };
             self.run_task(task);
-            if self.reactor_due.replace(false) {
+            if self.reactor_due.replace(false) && !self.poll_sockets_only() {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
+        }
+    }
+
+    /// A reactor turn is due: takes the socket events of `crate::net` without async-io's
+    /// reactor, unless this turn is one for async-io ([`ASYNC_IO_TURN_EVERY`]); `false` then.
+    #[cfg(not(loom))]
+    fn poll_sockets_only(&self) -> bool {
+        let turn = self.io_turns.get().wrapping_add(1);
+        self.io_turns.set(turn);
+        if turn % ASYNC_IO_TURN_EVERY == 0 || cfg!(not(target_os = "linux")) {
+            return false;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            self.in_io_poll.set(true);
+            crate::net::poll_events();
+            self.in_io_poll.set(false);
+            self.pay_notify_owed();
+        }
+        true
+    }
+
+    /// Makes the one notification that an I/O turn on this thread owes for the tasks it queued
+    /// here (see `schedule_local` and `schedule_while_parked`).
+    #[cfg(not(loom))]
+    fn pay_notify_owed(&self) {
+        if self.notify_owed.replace(false) {
+            self.shared.idle.notify_work(self.node);
         }
     }
 
@@ -256,6 +305,13 @@ impl Worker {
             // task was already running here, so the amount of work has not grown, and this worker
             // will come back to it.
             self.push_local(task);
+        } else if self.in_io_poll.get() {
+            // Woken by a socket event that this worker took between two tasks: dozens come in
+            // one turn under load, so they queue in the order they came (not through the LIFO
+            // slot, each pushing the last one out) and share one notification, made after the
+            // turn.
+            self.push_local(task);
+            self.notify_owed.set(true);
         } else if let Some(previous) = self.lifo().replace(task) {
             self.push_local(previous);
             self.shared.idle.notify_work(self.node);
@@ -266,10 +322,19 @@ impl Worker {
     /// reactor it drives woke `task`. The task goes to this worker's own queue (visible to
     /// thieves), and the park ends so that this worker runs it, rather than the task waiting for
     /// another worker to be woken while this one keeps polling for I/O.
+    ///
+    /// The notification for other workers waits until the park has ended (the start of the next
+    /// `poll_loop`, right after the reactor turn): one for all the tasks of the turn, and made
+    /// now it could pick this very worker, which still counts as parked.
     pub(crate) fn schedule_while_parked(&self, task: Runnable) {
         self.push_local(task);
         self.local_wake.wake();
-        self.shared.idle.notify_work(self.node);
+        if cfg!(loom) {
+            // No reactor under loom, so no park ends early: tell the others now.
+            self.shared.idle.notify_work(self.node);
+        } else {
+            self.notify_owed.set(true);
+        }
     }
 
     /// Queues a task spawned on this worker.
