@@ -266,7 +266,57 @@ pub(crate) struct Carrier(NonNull<CarrierHeader>);
 unsafe impl Send for Carrier {}
 unsafe impl Sync for Carrier {}
 
+/// The links of a shared free list ([`super::free_stack`]), kept in the job buffer of a free
+/// carrier, which holds nothing else while it is free. Raw task pointers (`Runnable::into_raw`),
+/// null for none. `below`, `last` and `len` are written only in the first carrier of a chain
+/// below the top one (see `free_stack`).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct FreeLinks {
+    /// The next carrier of the same chain.
+    pub(crate) next: *mut (),
+    /// The first carrier of the chain below this one in the stack.
+    pub(crate) below: *mut (),
+    /// The last carrier of this chain.
+    pub(crate) last: *mut (),
+    /// Carriers in this chain.
+    pub(crate) len: usize,
+}
+
+const _: () = assert!(
+    mem::size_of::<FreeLinks>() <= CLASSES[0] && mem::align_of::<FreeLinks>() <= BUF_ALIGN,
+    "the free-list links fit the smallest buffer"
+);
+
 impl Carrier {
+    /// The carrier of a raw task pointer (`Runnable::into_raw`) of a carrier of `class`.
+    ///
+    /// # Safety
+    /// `task` is the task pointer of a live, initialised carrier of `class`.
+    pub(crate) unsafe fn from_task(task: NonNull<()>, class: u8) -> Carrier {
+        let header = task
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(shape(class).header_offset)
+            .cast::<CarrierHeader>();
+        // SAFETY: the header lies `header_offset` bytes into the task allocation (checked on the
+        // carrier's first poll), so it is not null; the pointer keeps the task pointer's
+        // provenance, the whole allocation.
+        Carrier(unsafe { NonNull::new_unchecked(header) })
+    }
+
+    /// Where the free-list links live: the start of the buffer.
+    ///
+    /// Reads and writes through the pointer need the carrier FREE and owned by the caller (its
+    /// runnable held, or kept as its raw task pointer), so that nobody else reads or writes the
+    /// buffer meanwhile; a field may only be read after it was written since the carrier went FREE.
+    pub(crate) fn links(self) -> *mut FreeLinks {
+        // A FREE carrier's buffer holds no job (no future, no output), so while the caller owns
+        // the carrier it may use it; `FreeLinks` fits the smallest buffer and its alignment
+        // (asserted above).
+        self.buf().cast::<FreeLinks>()
+    }
+
     /// The carrier behind a runnable, if it is one (handing the runnable back).
     ///
     /// The header is found from the task pointer and the class's shape, so it carries the task

@@ -17,7 +17,8 @@
 //! * A list that grows past [`LOCAL_MAX`] spills [`BATCH`] carriers to the runtime's shared list
 //!   ([`SharedPool`], one mutex per class); an empty one refills up to [`BATCH`] from it (Go's
 //!   scheduler recycles goroutines the same way). Threads that are not workers use the shared list
-//!   directly.
+//!   directly. The shared list is linked through the idle carriers' own buffers
+//!   ([`free_stack`]), so it costs no memory of its own.
 //! * The shared list is bounded in bytes (`Builder::task_pool_capacity`); carriers spilled past
 //!   the bound are freed. Per-worker lists are bounded by count.
 //! * A spawn that finds no free carrier anywhere creates a run of [`CREATE_BATCH`] of them, so
@@ -28,6 +29,7 @@
 //! reach every job without any per-spawn bookkeeping.
 
 pub(crate) mod carrier;
+mod free_stack;
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -38,6 +40,7 @@ use crossbeam_utils::CachePadded;
 
 use carrier::{fits, CarrierFuture, Creating, FREE};
 pub(crate) use carrier::{Carrier, CarrierHeader, JoinOutcome, PooledJoin};
+use free_stack::{Chain, FreeStack};
 
 use super::{Registry, Runnable, TaskMeta};
 use crate::metrics::WorkerCounters;
@@ -119,10 +122,18 @@ impl LocalPool {
 /// spawn here, and a shared `fetch_add`/`fetch_sub` on each was two more atomic
 /// read-modify-writes on that path. Padded so that workers spilling one class and another thread
 /// taking from another do not share a cache line.
-#[derive(Default)]
 struct ClassList {
-    carriers: Mutex<Vec<Runnable>>,
+    carriers: Mutex<FreeStack>,
     len: AtomicUsize,
+}
+
+impl ClassList {
+    fn new(class: usize) -> ClassList {
+        ClassList {
+            carriers: Mutex::new(FreeStack::new(class as u8)),
+            len: AtomicUsize::new(0),
+        }
+    }
 }
 
 /// The runtime's shared free lists, bounded in bytes.
@@ -135,19 +146,19 @@ pub(crate) struct SharedPool {
 
 /// A locked class list; its length mirror is brought up to date when the guard is dropped.
 struct Locked<'a> {
-    list: std::sync::MutexGuard<'a, Vec<Runnable>>,
+    list: std::sync::MutexGuard<'a, FreeStack>,
     len: &'a AtomicUsize,
 }
 
 impl std::ops::Deref for Locked<'_> {
-    type Target = Vec<Runnable>;
-    fn deref(&self) -> &Vec<Runnable> {
+    type Target = FreeStack;
+    fn deref(&self) -> &FreeStack {
         &self.list
     }
 }
 
 impl std::ops::DerefMut for Locked<'_> {
-    fn deref_mut(&mut self) -> &mut Vec<Runnable> {
+    fn deref_mut(&mut self) -> &mut FreeStack {
         &mut self.list
     }
 }
@@ -161,7 +172,7 @@ impl Drop for Locked<'_> {
 impl SharedPool {
     pub(crate) fn new(capacity: usize) -> SharedPool {
         SharedPool {
-            lists: Default::default(),
+            lists: std::array::from_fn(|class| CachePadded::new(ClassList::new(class))),
             capacity,
             created: AtomicU64::new(0),
             freed: AtomicU64::new(0),
@@ -186,26 +197,22 @@ impl SharedPool {
     }
 
     /// Files free carriers of `class`; those past the byte bound are freed (after the lock, and
-    /// after their slots in `registry` are removed). Allocates nothing unless the shared list must
-    /// grow or some carriers are freed.
+    /// after their slots in `registry` are removed). Allocates nothing.
     fn push(&self, registry: &Registry, class: usize, carriers: impl Iterator<Item = Runnable>) {
         let size = carrier_bytes(class);
-        let mut excess = Vec::new();
-        {
+        // Linked before the lock is taken: the lock only files the chain.
+        let mut chain = Chain::of(class as u8, carriers);
+        let excess = {
             let mut list = self.lock(class);
             // This class's own share is counted exactly (we hold its lock), the others' from
             // their mirrors.
             let others = self.idle_bytes() - list.len() * size;
             let room = self.capacity.saturating_sub(others) / size;
-            for r in carriers {
-                if list.len() < room {
-                    list.push(r);
-                } else {
-                    excess.push(r);
-                }
-            }
-        }
-        if excess.is_empty() {
+            let excess = chain.split_off(room.saturating_sub(list.len()));
+            list.push(chain);
+            excess
+        };
+        if excess.len() == 0 {
             return;
         }
         self.freed.fetch_add(excess.len() as u64, Ordering::Relaxed);
@@ -226,10 +233,13 @@ impl SharedPool {
     }
 
     fn pop_batch(&self, class: usize, n: usize, into: &mut Vec<Runnable>) -> usize {
-        let mut list = self.lock(class);
-        let k = n.min(list.len());
-        let at = list.len() - k;
-        into.extend(list.drain(at..));
+        let chain = self.lock(class).pop_chain(n);
+        // Walked after the lock is released. The chain's first carrier is to be used first, so
+        // it goes on top of `into` (a stack popped from its end).
+        let k = chain.len();
+        let at = into.len();
+        into.extend(chain);
+        into[at..].reverse();
         k
     }
 
@@ -240,9 +250,7 @@ impl SharedPool {
 
     /// Reverses the order of the `n` carriers on top of `class`'s list (fewer if it is shorter).
     fn reverse_top(&self, class: usize, n: usize) {
-        let mut list = self.lock(class);
-        let at = list.len().saturating_sub(n);
-        list[at..].reverse();
+        self.lock(class).reverse_top(n);
     }
 
     /// Carriers idle in the shared lists.
@@ -253,7 +261,8 @@ impl SharedPool {
     pub(crate) fn drain(&self) -> Vec<Runnable> {
         let mut out = Vec::new();
         for c in 0..CLASSES.len() {
-            out.append(&mut self.lock(c));
+            let chain = self.lock(c).take_all();
+            out.extend(chain);
         }
         out
     }
