@@ -72,11 +72,6 @@ fn turn_waker() -> Waker {
     unsafe { Waker::from_raw(clone(std::ptr::null())) }
 }
 
-/// The driver, if any socket was ever registered.
-pub(crate) fn get_if_started() -> Option<&'static Driver> {
-    DRIVER.get()
-}
-
 /// The process's driver, created (and armed) on first use.
 pub(crate) fn get() -> io::Result<&'static Driver> {
     if let Some(d) = DRIVER.get() {
@@ -168,16 +163,10 @@ impl Driver {
     /// armed one-shot, so a wake-up dropped here would leave it disarmed and every socket deaf.
     fn turn(&self) {
         self.wanted.store(true, SeqCst);
-        let Ok(buffers) = self.turn.try_lock() else {
-            return; // the thread in the turn sees `wanted`
-        };
-        self.finish_turn(buffers);
-    }
-
-    /// Serves the wake-ups that came in (`wanted`) while the caller held the turn, releases
-    /// it, and goes round again if one came in after the last look but before the release.
-    fn finish_turn<'a>(&'a self, mut buffers: std::sync::MutexGuard<'a, TurnBuffers>) {
         loop {
+            let Ok(mut buffers) = self.turn.try_lock() else {
+                return; // the thread in the turn sees `wanted`
+            };
             while self.wanted.swap(false, SeqCst) {
                 self.poll_and_drain(&mut buffers);
             }
@@ -185,25 +174,7 @@ impl Driver {
             if !self.wanted.load(SeqCst) {
                 return;
             }
-            buffers = match self.turn.try_lock() {
-                Ok(b) => b,
-                Err(_) => return, // the thread in the turn sees `wanted`
-            };
         }
-    }
-
-    /// A busy worker's look for socket events between two tasks: one `epoll_wait` on this
-    /// instance, without a turn of async-io's reactor (which costs five system calls: `polling`
-    /// arms a timer descriptor and re-arms its notifier for every wait) and without consuming
-    /// async-io's event for the descriptor, whose one-shot registration stays armed for the next
-    /// reactor turn. Does nothing if another thread is in a turn.
-    pub(crate) fn poll_events(&self) {
-        let Ok(mut buffers) = self.turn.try_lock() else {
-            return;
-        };
-        self.drain(&mut buffers);
-        // A reactor turn may have wanted the lock meanwhile: serve it, or its re-arm is lost.
-        self.finish_turn(buffers);
     }
 
     fn poll_and_drain(&self, buffers: &mut TurnBuffers) {

@@ -30,12 +30,3 @@ mod tcp;
 
 #[cfg(not(loom))]
 pub use tcp::{TcpListener, TcpStream};
-
-/// Takes the socket events waiting now, if any socket was ever registered: a busy worker's cheap
-/// look for I/O between tasks (see `Driver::poll_events`).
-#[cfg(not(loom))]
-pub(crate) fn poll_events() {
-    if let Some(driver) = driver::get_if_started() {
-        driver.poll_events();
-    }
-}

@@ -23,6 +23,14 @@
 //! then took the free reactor for itself: under HTTP load it drove every reactor turn (strace:
 //! all 18.5k `epoll_wait`s of a 4-second run on the `async-io` thread, 208k context switches
 //! there), and every I/O wake-up crossed from it to a worker through an injector.
+//!
+//! The periodic turn is a whole async-io turn (five system calls: `polling` arms a timer
+//! descriptor and re-arms its notifier around each wait), not just an `epoll_wait` on the socket
+//! driver of `crate::net`. Tried (seventh session): three turns in four as a bare `epoll_wait` on
+//! the socket driver. async-io's helper thread takes the reactor whenever its tick stood still
+//! through one of its sleeps (50 us right after it has turned the reactor itself), so with fewer
+//! async-io turns it came back: 25%-45% of all reactor turns under the HTTP load ran on it
+//! (`perf stat -t` on that thread), each waking tasks from outside the workers.
 
 use std::cell::Cell;
 #[cfg(not(loom))]
@@ -53,14 +61,6 @@ const COOP_BUDGET: u32 = 128;
 /// Rounds of searching (with growing pauses) before a worker parks.
 const SEARCH_ROUNDS: u32 = 4;
 
-/// Of the reactor turns a busy worker owes (one per [`FAIRNESS_INTERVAL`] ticks), every how
-/// many-th goes through async-io's reactor (timers, async-io sources); the others only take the
-/// events of Moirai's own sockets (`crate::net`), one `epoll_wait` instead of async-io's five
-/// system calls. Often enough that async-io's helper thread, which takes the reactor over when
-/// its tick stands still, leaves it to the workers.
-#[cfg(not(loom))]
-const ASYNC_IO_TURN_EVERY: u32 = 4;
-
 /// Longest remote-steal backoff, in failed search rounds skipped.
 const MAX_REMOTE_BACKOFF: u32 = 16;
 
@@ -88,13 +88,8 @@ pub(crate) struct Worker {
     /// A non-blocking reactor turn is due after the task running now.
     #[cfg(not(loom))]
     reactor_due: Cell<bool>,
-    /// Reactor turns owed so far (see [`ASYNC_IO_TURN_EVERY`]).
-    #[cfg(not(loom))]
-    io_turns: Cell<u32>,
-    /// Set while this worker takes socket events between tasks: the tasks they wake queue up
-    /// without a notification each, and one is made at the end.
-    in_io_poll: Cell<bool>,
-    /// An I/O turn on this thread queued tasks here and nobody was told yet.
+    /// The reactor this worker drove while parked queued tasks here, and the other workers were
+    /// not told yet (see `schedule_while_parked`).
     notify_owed: Cell<bool>,
 }
 
@@ -148,9 +143,6 @@ impl Worker {
             listener: RefCell::new(None),
             #[cfg(not(loom))]
             reactor_due: Cell::new(false),
-            #[cfg(not(loom))]
-            io_turns: Cell::new(0),
-            in_io_poll: Cell::new(false),
             notify_owed: Cell::new(false),
         }
     }
@@ -247,34 +239,15 @@ impl Worker {
                 },
             };
             self.run_task(task);
-            if self.reactor_due.replace(false) && !self.poll_sockets_only() {
+            if self.reactor_due.replace(false) {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
         }
     }
 
-    /// A reactor turn is due: takes the socket events of `crate::net` without async-io's
-    /// reactor, unless this turn is one for async-io ([`ASYNC_IO_TURN_EVERY`]); `false` then.
-    #[cfg(not(loom))]
-    fn poll_sockets_only(&self) -> bool {
-        let turn = self.io_turns.get().wrapping_add(1);
-        self.io_turns.set(turn);
-        if turn % ASYNC_IO_TURN_EVERY == 0 || cfg!(not(target_os = "linux")) {
-            return false;
-        }
-        #[cfg(target_os = "linux")]
-        {
-            self.in_io_poll.set(true);
-            crate::net::poll_events();
-            self.in_io_poll.set(false);
-            self.pay_notify_owed();
-        }
-        true
-    }
-
-    /// Makes the one notification that an I/O turn on this thread owes for the tasks it queued
-    /// here (see `schedule_local` and `schedule_while_parked`).
+    /// Makes the one notification owed for the tasks that the reactor, driven by this worker
+    /// while it was parked, queued here (see `schedule_while_parked`).
     #[cfg(not(loom))]
     fn pay_notify_owed(&self) {
         if self.notify_owed.replace(false) {
@@ -305,13 +278,6 @@ impl Worker {
             // task was already running here, so the amount of work has not grown, and this worker
             // will come back to it.
             self.push_local(task);
-        } else if self.in_io_poll.get() {
-            // Woken by a socket event that this worker took between two tasks: dozens come in
-            // one turn under load, so they queue in the order they came (not through the LIFO
-            // slot, each pushing the last one out) and share one notification, made after the
-            // turn.
-            self.push_local(task);
-            self.notify_owed.set(true);
         } else if let Some(previous) = self.lifo().replace(task) {
             self.push_local(previous);
             self.shared.idle.notify_work(self.node);
