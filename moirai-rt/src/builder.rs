@@ -204,6 +204,8 @@ impl Builder {
             pool_enabled: self.task_pool,
             closed: AtomicBool::new(false),
             external_spawns: AtomicU64::new(0),
+            #[cfg(not(loom))]
+            reactor_turns: crate::scheduler::reactor_turns::ReactorTurns::new(),
             on_thread_start: self.on_thread_start.clone(),
             on_thread_stop: self.on_thread_stop.clone(),
             exited: Mutex::new(0),

@@ -32,6 +32,8 @@ pub(crate) mod inject;
 pub(crate) mod lifo_slot;
 pub(crate) mod local_queue;
 pub(crate) mod placement;
+#[cfg(not(loom))]
+pub(crate) mod reactor_turns;
 pub(crate) mod worker;
 
 use std::cell::{Cell, RefCell};
@@ -88,6 +90,9 @@ pub(crate) struct Shared {
     pub(crate) pool_enabled: bool,
     pub(crate) closed: AtomicBool,
     pub(crate) external_spawns: AtomicU64,
+    /// Spaces busy workers' reactor turns in time (see `reactor_turns.rs`).
+    #[cfg(not(loom))]
+    pub(crate) reactor_turns: reactor_turns::ReactorTurns,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
     /// Number of worker threads that have left their loop; `exited_cv` signals changes.

@@ -348,9 +348,12 @@ impl Worker {
         let c = self.counters();
         if tick % FAIRNESS_INTERVAL == 0 {
             // Busy workers never park, so nobody would drive the reactor under load but
-            // async-io's own thread (with back-off): turn it now and then without blocking.
+            // async-io's own thread (with back-off): turn it now and then without blocking, at
+            // most once per `reactor_turns::MIN_INTERVAL` in the whole runtime.
             #[cfg(not(loom))]
-            self.reactor_due.set(true);
+            if self.shared.reactor_turns.claim() {
+                self.reactor_due.set(true);
+            }
             if let Some(t) = self.take_from_node_injector() {
                 return Some(t);
             }
