@@ -294,14 +294,23 @@ impl Carrier {
     /// # Safety
     /// `task` is the task pointer of a live, initialised carrier of `class`.
     pub(crate) unsafe fn from_task(task: NonNull<()>, class: u8) -> Carrier {
+        // SAFETY: as the caller guarantees, a carrier task of `class`, which has its shape.
+        unsafe { Carrier::at(task, shape(class)) }
+    }
+
+    /// The carrier whose task pointer is `task`, given its class's shape. The pointer keeps the
+    /// task pointer's provenance: the whole allocation.
+    ///
+    /// # Safety
+    /// `task` is the task pointer of a carrier of the class `shape` was recorded for.
+    unsafe fn at(task: NonNull<()>, shape: Shape) -> Carrier {
         let header = task
             .as_ptr()
             .cast::<u8>()
-            .wrapping_add(shape(class).header_offset)
+            .wrapping_add(shape.header_offset)
             .cast::<CarrierHeader>();
-        // SAFETY: the header lies `header_offset` bytes into the task allocation (checked on the
-        // carrier's first poll), so it is not null; the pointer keeps the task pointer's
-        // provenance, the whole allocation.
+        // SAFETY: the header lies `header_offset` bytes into the task allocation (the same for
+        // every carrier of the class: checked on each one's first poll), so it is not null.
         Carrier(unsafe { NonNull::new_unchecked(header) })
     }
 
@@ -336,17 +345,8 @@ impl Carrier {
         let task = runnable.into_raw();
         // SAFETY: the pointer `into_raw` just returned, turned back exactly once.
         let runnable = unsafe { Runnable::from_raw(task) };
-        let header = task
-            .as_ptr()
-            .cast::<u8>()
-            .wrapping_add(shape.header_offset)
-            .cast::<CarrierHeader>();
-        // SAFETY: the header lies `header_offset` bytes into the task allocation (the same for
-        // every carrier of the class: checked on each one's first poll), so it is not null.
-        (
-            runnable,
-            Some(Carrier(unsafe { NonNull::new_unchecked(header) })),
-        )
+        // SAFETY: a runnable of a carrier class is a carrier of that class.
+        (runnable, Some(unsafe { Carrier::at(task, shape) }))
     }
 
     /// The header.
