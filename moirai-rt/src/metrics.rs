@@ -81,6 +81,8 @@ counters! {
     pool_refills,
     /// Spills of the worker's free list to the shared list.
     pool_spills,
+    /// Shared free lists this worker put back in address order before parking.
+    pool_sorts,
 }
 
 impl WorkerCounters {

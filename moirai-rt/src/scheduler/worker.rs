@@ -524,6 +524,8 @@ impl Worker {
             return Poll::Ready(());
         }
         WorkerCounters::bump(&self.counters().parks, 1);
+        // Before it counts as a sleeper: work published meanwhile is seen by the re-check below.
+        self.sort_pool();
         let listener = shared.idle.begin_park(self.node);
         if self.must_look_again() {
             shared.idle.end_park(self.node, listener);
@@ -536,6 +538,18 @@ impl Worker {
         self.local_wake.take_woken();
         self.parked.set(true);
         self.poll_park(cx)
+    }
+
+    /// Puts the shared free lists back in address order if enough carriers went through them
+    /// since they were last sorted (`SharedPool::sort_tops`): a worker about to park has the time.
+    fn sort_pool(&self) {
+        let shared = &*self.shared;
+        if !shared.pool_enabled {
+            return;
+        }
+        let mut scratch = self.pool.sort_scratch.borrow_mut();
+        let sorted = shared.pool.sort_tops(&mut scratch);
+        WorkerCounters::bump(&self.counters().pool_sorts, sorted);
     }
 
     /// The re-check of a park, made after this worker counts as a sleeper: whether it must look
@@ -608,6 +622,7 @@ impl Worker {
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
+        self.sort_pool();
         self.parked.set(true);
         let waited = shared.idle.park(self.node, || self.must_look_again());
         self.parked.set(false);

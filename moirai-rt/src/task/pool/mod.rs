@@ -21,6 +21,9 @@
 //!   ([`free_stack`]), so it costs no memory of its own.
 //! * The shared list is bounded in bytes (`Builder::task_pool_capacity`); carriers spilled past
 //!   the bound are freed. Per-worker lists are bounded by count.
+//! * A worker about to park puts the top of each shared list back in address order when
+//!   [`SORT_AFTER`] carriers were filed there since it was last sorted ([`SharedPool::sort_tops`];
+//!   why: [`free_stack`]'s "Address order").
 //! * A spawn that finds no free carrier anywhere creates a run of [`CREATE_BATCH`] of them, so
 //!   that carriers, which live long, sit together in the heap instead of between the short-lived
 //!   allocations of the burst that needed them.
@@ -75,10 +78,20 @@ const _: () = assert!(
     "a run of new carriers fits a worker's list"
 );
 
+/// Carriers filed in a shared list since it was last sorted, from which a worker about to park
+/// sorts it again. A sort walks up to [`SORT_MAX`] carriers (a cache miss each, about 50-100 us
+/// for 1024), so it is paid at most once per this many carriers filed, and only by a worker with
+/// nothing else to do.
+pub(crate) const SORT_AFTER: usize = 1024;
+
+/// Most carriers a sort takes from the top of a shared list: the ones the next refills hand out.
+pub(crate) const SORT_MAX: usize = 1024;
+const _: () = assert!(SORT_MAX % BATCH == 0, "a sort makes whole batches");
+
 /// Approximate bytes of a carrier beyond its buffer (async-task header: 40; metadata: 16; the
 /// schedule function: 0; carrier header: 32; allocator overhead: 8); used for the shared list's
 /// byte bound.
-const CARRIER_OVERHEAD: usize = 96;
+pub(crate) const CARRIER_OVERHEAD: usize = 96;
 
 /// Default bound of the shared free list.
 pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 64 << 20;
@@ -103,6 +116,9 @@ pub(crate) const fn class_of<F: Future>() -> Option<usize> {
 #[derive(Default)]
 pub(crate) struct LocalPool {
     lists: [RefCell<Vec<Runnable>>; CLASSES.len()],
+    /// Where [`SharedPool::sort_tops`] sorts; empty between sorts. It keeps its capacity, so only
+    /// a worker's first sort allocates.
+    pub(crate) sort_scratch: RefCell<Vec<Runnable>>,
 }
 
 impl LocalPool {
@@ -125,6 +141,9 @@ impl LocalPool {
 struct ClassList {
     carriers: Mutex<FreeStack>,
     len: AtomicUsize,
+    /// Mirrors [`FreeStack::unsorted`] the same way, so that a worker about to park sees whether
+    /// a sort is due without taking the lock.
+    unsorted: AtomicUsize,
 }
 
 impl ClassList {
@@ -132,6 +151,7 @@ impl ClassList {
         ClassList {
             carriers: Mutex::new(FreeStack::new(class as u8)),
             len: AtomicUsize::new(0),
+            unsorted: AtomicUsize::new(0),
         }
     }
 }
@@ -144,10 +164,10 @@ pub(crate) struct SharedPool {
     pub(crate) freed: AtomicU64,
 }
 
-/// A locked class list; its length mirror is brought up to date when the guard is dropped.
+/// A locked class list; its mirrors are brought up to date when the guard is dropped.
 struct Locked<'a> {
     list: std::sync::MutexGuard<'a, FreeStack>,
-    len: &'a AtomicUsize,
+    mirrors: &'a ClassList,
 }
 
 impl std::ops::Deref for Locked<'_> {
@@ -165,7 +185,10 @@ impl std::ops::DerefMut for Locked<'_> {
 
 impl Drop for Locked<'_> {
     fn drop(&mut self) {
-        self.len.store(self.list.len(), Ordering::Relaxed);
+        self.mirrors.len.store(self.list.len(), Ordering::Relaxed);
+        self.mirrors
+            .unsorted
+            .store(self.list.unsorted(), Ordering::Relaxed);
     }
 }
 
@@ -184,7 +207,7 @@ impl SharedPool {
         Locked {
             // No user code runs under this lock.
             list: l.carriers.lock().unwrap_or_else(|e| e.into_inner()),
-            len: &l.len,
+            mirrors: l,
         }
     }
 
@@ -251,6 +274,36 @@ impl SharedPool {
     /// Reverses the order of the `n` carriers on top of `class`'s list (fewer if it is shorter).
     fn reverse_top(&self, class: usize, n: usize) {
         self.lock(class).reverse_top(n);
+    }
+
+    /// Puts the top of every shared list that had [`SORT_AFTER`] carriers filed since its last
+    /// sort back in address order: up to [`SORT_MAX`] carriers, the ones the next refills hand
+    /// out (see [`free_stack`]'s "Address order"). `scratch` is the calling worker's buffer.
+    /// Returns how many lists were sorted.
+    ///
+    /// The carriers are walked, sorted and linked without the lock. Meanwhile other threads find
+    /// that many fewer carriers in the list (at worst one of them creates a run of new ones), and
+    /// the byte bound may let the list grow by as many while they are out: they are all filed back.
+    pub(crate) fn sort_tops(&self, scratch: &mut Vec<Runnable>) -> u64 {
+        let mut sorted = 0;
+        for class in 0..CLASSES.len() {
+            if self.lists[class].unsorted.load(Ordering::Relaxed) < SORT_AFTER {
+                continue;
+            }
+            let class_u8 = class as u8;
+            let taken = self.lock(class).take_to_sort(SORT_MAX);
+            scratch.reserve(SORT_MAX);
+            scratch.extend(taken);
+            // The metadata sits at the same offset in every task, so its address orders the
+            // tasks as their own addresses do.
+            scratch.sort_unstable_by_key(|r| r.metadata() as *const TaskMeta as usize);
+            let mut chains: [Chain; SORT_MAX / BATCH] =
+                std::array::from_fn(|_| Chain::empty(class_u8));
+            let n = free_stack::sorted_chains(class_u8, scratch, &mut chains);
+            self.lock(class).file_sorted(&mut chains[..n]);
+            sorted += 1;
+        }
+        sorted
     }
 
     /// Carriers idle in the shared lists.
