@@ -291,7 +291,14 @@ impl SharedPool {
                 continue;
             }
             let class_u8 = class as u8;
-            let taken = self.lock(class).take_to_sort(SORT_MAX);
+            let taken = {
+                let mut list = self.lock(class);
+                // Another worker parking at the same moment may have sorted it just now.
+                if list.unsorted() < SORT_AFTER {
+                    continue;
+                }
+                list.take_to_sort(SORT_MAX)
+            };
             scratch.reserve(SORT_MAX);
             scratch.extend(taken);
             // The metadata sits at the same offset in every task, so its address orders the
