@@ -371,7 +371,8 @@ impl FreeStack {
             let Some(r) = self.pop() else { break };
             reversed.push_front(r.into_raw().as_ptr());
         }
-        self.push(reversed);
+        // The same carriers back, already counted when they were filed.
+        self.file(reversed);
     }
 
     /// Takes every carrier.
@@ -600,6 +601,12 @@ mod tests {
             stack.len(),
             keep,
             "the carriers below the sorted ones are still there"
+        );
+        stack.reverse_top(keep);
+        assert_eq!(
+            (stack.len(), stack.unsorted()),
+            (keep, 0),
+            "a reversal files nothing new"
         );
     }
 
