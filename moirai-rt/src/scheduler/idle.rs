@@ -24,10 +24,29 @@
 //! sent when nobody is searching: the searcher that finds work wakes the next one
 //! ([`Idle::end_search`] reports whether it was the last), so workers come up one after another,
 //! as fast as they find work, instead of all at once.
+//!
+//! # One wake-up in flight
+//!
+//! A notified worker does not count as a searcher until it has left its park and started looking,
+//! which takes a context switch or more (longer still when workers outnumber cores). Without
+//! more, every spawn in that window would wake yet another worker. So a notification also sets
+//! `waking`, and a publisher that finds it set wakes nobody: the worker on its way will look at
+//! every queue. Every end of a park clears it ([`Idle::end_park`]), after which that worker looks
+//! for work (or, when its park ended for another reason, notifies afresh). Tokio counts the woken
+//! worker as a searcher for the same reason. Measured (`spawn_many`, 4 workers on 2 cores): on a
+//! 2x2 topology, where a spawner's sibling and the other node's workers were woken in turn, CPU
+//! time per run fell from ~88 ms to ~60 ms and wall time from ~52 ms to ~37 ms; 1x4 gained a
+//! little (~37 ms to ~35 ms).
+//!
+//! The flag is safe to rely on because it is only ever cleared by somebody who then looks again:
+//! a parked worker, after ending its park (the publisher's push, its `SeqCst` read of `waking`
+//! and that worker's `SeqCst` clear are ordered, so the worker's next look at the queues sees the
+//! task), or a publisher whose notification found no sleeper, which then repeats its own check
+//! (a worker may have become a sleeper, relying on a publisher who saw the flag set).
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{fence, AtomicUsize, Event, Ordering::SeqCst};
+use crate::sync::{fence, AtomicBool, AtomicUsize, Event, Ordering::SeqCst};
 
 /// Parked workers of one NUMA node.
 struct NodeSleepers {
@@ -39,6 +58,8 @@ pub(crate) struct Idle {
     searching: CachePadded<AtomicUsize>,
     max_searching: usize,
     sleepers: CachePadded<AtomicUsize>,
+    /// A notified worker has not ended its park yet (see "One wake-up in flight").
+    waking: CachePadded<AtomicBool>,
     nodes: Box<[CachePadded<NodeSleepers>]>,
     /// For each node, the nodes to wake a worker on, nearest first (itself first).
     wake_order: Box<[Box<[usize]>]>,
@@ -60,6 +81,7 @@ impl Idle {
             searching: CachePadded::new(AtomicUsize::new(0)),
             max_searching: workers.div_ceil(2).max(1),
             sleepers: CachePadded::new(AtomicUsize::new(0)),
+            waking: CachePadded::new(AtomicBool::new(false)),
             nodes,
             wake_order: wake_order.into_iter().map(Vec::into_boxed_slice).collect(),
         }
@@ -94,24 +116,54 @@ impl Idle {
     }
 
     /// Called after a task was made visible on `node`: wakes a parked worker if nobody is
-    /// searching.
+    /// searching and no woken worker is on its way.
     pub(crate) fn notify_work(&self, node: usize) {
         fence(SeqCst);
         if self.searching.load(SeqCst) != 0 || self.sleepers.load(SeqCst) == 0 {
             return;
         }
-        self.wake_one(node);
+        loop {
+            if self.waking.swap(true, SeqCst) {
+                return;
+            }
+            // Orders the flag before `wake_one`'s sleeper counts; pairs with the fence in
+            // `end_wake`: a sleeper counted here sees the flag when its park ends.
+            fence(SeqCst);
+            if self.wake_one(node) {
+                return;
+            }
+            // The sleepers counted above have all left. Another publisher may have seen `waking`
+            // set and woken nobody, relying on this wake-up: hand the flag back and check again.
+            // A swap, not a store: reading the flag acquires what those publishers had seen
+            // (a sleeper they counted), so the check below sees it too.
+            self.waking.swap(false, SeqCst);
+            // The nodes' counts, not the total: a worker leaving its park lowers its node's
+            // count first, so this does not spin on a total that has yet to follow.
+            if self.searching.load(SeqCst) != 0
+                || self.nodes.iter().all(|n| n.sleepers.load(SeqCst) == 0)
+            {
+                return;
+            }
+        }
     }
 
-    /// Wakes one parked worker, preferring `node` and then the nodes nearest to it.
-    pub(crate) fn wake_one(&self, node: usize) {
+    /// Notifies one parked worker, preferring `node` and then the nodes nearest to it; `false` if
+    /// no node had a sleeper.
+    ///
+    /// A node's sleeper count never exceeds its registered listeners (a listener is registered
+    /// before the count goes up, and dropped after it goes down), so a notification made while
+    /// the count is non-zero reaches a listener, or finds one already notified, or races with a
+    /// worker leaving its park; in every case some worker ends a park after `waking` was set,
+    /// and clears it.
+    fn wake_one(&self, node: usize) -> bool {
         for &n in self.wake_order[node].iter() {
             let slot = &self.nodes[n];
             if slot.sleepers.load(SeqCst) != 0 {
                 slot.event.notify(1);
-                return;
+                return true;
             }
         }
+        false
     }
 
     /// Wakes every parked worker (shutdown).
@@ -137,12 +189,26 @@ impl Idle {
 
     /// Ends a park begun with [`Idle::begin_park`]. Dropping a listener that was notified hands
     /// the notification on to another listener, so none is lost.
+    ///
+    /// Returns `true` if a wake-up was in flight and this call ended it: the caller must then
+    /// look for work in every queue now (search), or call [`Idle::notify_work`] if it will not.
     #[cfg(not(loom))]
-    pub(crate) fn end_park(&self, node: usize, listener: crate::sync::Listener) {
+    #[must_use]
+    pub(crate) fn end_park(&self, node: usize, listener: crate::sync::Listener) -> bool {
         let slot = &self.nodes[node];
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
         drop(listener);
+        self.end_wake()
+    }
+
+    /// Clears `waking` after a park ended, once the sleeper counts went down (see "One wake-up in
+    /// flight"); `true` if it was set.
+    fn end_wake(&self) -> bool {
+        fence(SeqCst);
+        // A plain load first: parks mostly end with no wake-up in flight, and a swap would take
+        // the line exclusive each time.
+        self.waking.load(SeqCst) && self.waking.swap(false, SeqCst)
     }
 
     /// Parks the calling worker of `node` unless `has_work` (evaluated after the worker counts
@@ -160,7 +226,8 @@ impl Idle {
         if waited {
             crate::block_on(&mut listener);
         }
-        self.end_park(node, listener);
+        // The caller looks for work next (see `end_park`).
+        let _ = self.end_park(node, listener);
         waited
     }
 
@@ -176,6 +243,8 @@ impl Idle {
         });
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
+        // The caller looks for work next (see `end_park`).
+        let _ = self.end_wake();
         waited
     }
 
@@ -240,6 +309,57 @@ mod tests {
         work.store(true, SeqCst);
         idle.notify_work(0); // node 0 has no sleeper: the wake must fall through to node 1
         parked.join().unwrap();
+    }
+
+    /// Whether a listener has been notified (polled once, with a waker that does nothing).
+    fn notified(listener: &mut crate::sync::Listener) -> bool {
+        use std::future::Future;
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        std::pin::Pin::new(listener).poll(&mut cx).is_ready()
+    }
+
+    #[test]
+    fn one_wake_up_in_flight_across_nodes() {
+        // One sleeper on each of two nodes (this thread registers both listeners, as two parking
+        // workers would).
+        let idle = Idle::new(2, vec![vec![0, 1], vec![1, 0]]);
+        let mut on_0 = idle.begin_park(0);
+        let mut on_1 = idle.begin_park(1);
+        idle.notify_work(0);
+        assert!(notified(&mut on_0));
+        // Node 1's event is a different one: only `waking` keeps this from waking its sleeper
+        // while node 0's worker is still on its way.
+        idle.notify_work(1);
+        assert!(
+            !notified(&mut on_1),
+            "a second worker was woken while the first had not left its park"
+        );
+        assert!(
+            idle.end_park(0, on_0),
+            "the woken worker's park ends the wake-up in flight"
+        );
+        idle.notify_work(1);
+        assert!(
+            notified(&mut on_1),
+            "once it has, the next notification wakes again"
+        );
+        assert!(idle.end_park(1, on_1));
+        assert!(!idle.waking.load(SeqCst));
+    }
+
+    #[test]
+    fn a_notification_that_finds_no_sleeper_leaves_no_wake_up_in_flight() {
+        let idle = Idle::new(2, vec![vec![0]]);
+        let listener = idle.begin_park(0);
+        // The sleeper leaves after being counted; a notification then finds nobody.
+        assert!(!idle.end_park(0, listener));
+        idle.notify_work(0);
+        assert!(!idle.waking.load(SeqCst));
+        // So a later sleeper is woken normally.
+        let mut listener = idle.begin_park(0);
+        idle.notify_work(0);
+        assert!(notified(&mut listener));
+        assert!(idle.end_park(0, listener));
     }
 }
 
@@ -313,9 +433,20 @@ mod loom_tests {
         }
     }
 
+    /// `tasks` published by the model's main thread, and `extra` more by a second publisher (two
+    /// publishers can rely on each other's wake-up through `waking`).
     fn run(workers: usize, tasks: usize) {
+        run_with_publishers(workers, tasks, 0);
+    }
+
+    fn run_with_publishers(workers: usize, tasks: usize, extra: usize) {
         let mut builder = loom::model::Builder::new();
-        builder.preemption_bound = Some(3);
+        // Four threads with a bound of 3 take ~5 minutes; 2 keeps CI short.
+        builder.preemption_bound = Some(if workers + usize::from(extra > 0) > 2 {
+            2
+        } else {
+            3
+        });
         builder.check(move || {
             let nodes: Vec<Vec<usize>> = (0..workers)
                 .map(|n| {
@@ -328,15 +459,24 @@ mod loom_tests {
                 idle: Idle::new(workers, nodes),
                 queued: AtomicUsize::new(0),
                 done: AtomicUsize::new(0),
-                total: tasks,
+                total: tasks + extra,
                 shutdown: AtomicBool::new(false),
             });
-            let handles: Vec<_> = (0..workers)
+            let mut handles: Vec<_> = (0..workers)
                 .map(|w| {
                     let m = model.clone();
                     loom::thread::spawn(move || m.worker(w))
                 })
                 .collect();
+            if extra > 0 {
+                let m = model.clone();
+                handles.push(loom::thread::spawn(move || {
+                    for _ in 0..extra {
+                        m.queued.fetch_add(1, SeqCst);
+                        m.idle.notify_work(workers - 1);
+                    }
+                }));
+            }
             for _ in 0..tasks {
                 model.queued.fetch_add(1, SeqCst);
                 model.idle.notify_work(0);
@@ -344,7 +484,7 @@ mod loom_tests {
             for h in handles {
                 h.join().unwrap();
             }
-            assert_eq!(model.done.load(SeqCst), tasks);
+            assert_eq!(model.done.load(SeqCst), tasks + extra);
         });
     }
 
@@ -361,5 +501,15 @@ mod loom_tests {
     #[test]
     fn two_workers_on_two_nodes_no_lost_wakeup() {
         run(2, 2);
+    }
+
+    #[test]
+    fn two_publishers_one_worker_no_lost_wakeup() {
+        run_with_publishers(1, 1, 1);
+    }
+
+    #[test]
+    fn two_publishers_two_workers_on_two_nodes_no_lost_wakeup() {
+        run_with_publishers(2, 1, 1);
     }
 }

@@ -201,7 +201,8 @@ impl Worker {
         drive(std::future::poll_fn(|cx| self.poll_loop(cx)));
         // Shut down while parked: the listener goes (and with it this worker's sleeper count).
         if let Some(listener) = self.listener.borrow_mut().take() {
-            self.shared.idle.end_park(self.node, listener);
+            // Shutting down: nothing is left to look for.
+            let _ = self.shared.idle.end_park(self.node, listener);
         }
     }
 
@@ -528,7 +529,8 @@ impl Worker {
         self.sort_pool();
         let listener = shared.idle.begin_park(self.node);
         if self.must_look_again() {
-            shared.idle.end_park(self.node, listener);
+            // This worker searches next, so a wake-up in flight that it ends is honoured.
+            let _ = shared.idle.end_park(self.node, listener);
             // Let whoever published the work (or the searchers) have the CPU before looking
             // again: with more workers than cores, a worker spinning here takes it from them.
             std::thread::yield_now();
@@ -600,8 +602,13 @@ impl Worker {
             // node has nobody parked, so the work is there for the taking.
             self.end_remote_backoff();
         }
-        if let Some(listener) = self.listener.borrow_mut().take() {
-            self.shared.idle.end_park(self.node, listener);
+        let listener = self.listener.borrow_mut().take();
+        if let Some(listener) = listener {
+            if self.shared.idle.end_park(self.node, listener) && !notified {
+                // This park ended a wake-up in flight, but this worker runs its own tasks (the
+                // reactor's) before it searches: pass the wake-up on.
+                self.shared.idle.notify_work(self.node);
+            }
         }
         Poll::Ready(())
     }
