@@ -8,7 +8,8 @@
 //!   [`Idle::notify_work`]: a `SeqCst` fence, then "is anybody searching?" If so, that searcher
 //!   will find the task (or, as the last searcher to give up, re-check every queue before
 //!   parking). If not, and somebody is parked, one parked worker is woken, preferring the node
-//!   the task was published on.
+//!   the task was published on, unless a worker woken earlier is still on its way (see "One
+//!   wake-up in flight" below: it will look at every queue).
 //! * A **parking worker** registers a listener, *then* counts itself as a sleeper (`SeqCst`),
 //!   *then* re-checks every queue, and only then blocks.
 //!
