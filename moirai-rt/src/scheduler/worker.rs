@@ -591,7 +591,8 @@ impl Worker {
             let listener = listener.as_mut().expect("a parked worker has a listener");
             std::pin::Pin::new(listener).poll(cx).is_ready()
         };
-        if !notified && !self.local_wake.take_woken() {
+        let woken_locally = self.local_wake.take_woken();
+        if !notified && !woken_locally {
             self.local_wake.set_waker(Some(cx.waker()));
             return Poll::Pending;
         }
@@ -604,9 +605,9 @@ impl Worker {
         }
         let listener = self.listener.borrow_mut().take();
         if let Some(listener) = listener {
-            if self.shared.idle.end_park(self.node, listener) && !notified {
+            if self.shared.idle.end_park(self.node, listener) && woken_locally {
                 // This park ended a wake-up in flight, but this worker runs its own tasks (the
-                // reactor's) before it searches: pass the wake-up on.
+                // reactor's) before it searches, notified or not: pass the wake-up on.
                 self.shared.idle.notify_work(self.node);
             }
         }
