@@ -191,10 +191,10 @@ impl Idle {
     /// Ends a park begun with [`Idle::begin_park`]. Dropping a listener that was notified hands
     /// the notification on to another listener, so none is lost.
     ///
-    /// Returns `true` if a wake-up was in flight and this call ended it: the caller must then
-    /// look for work in every queue now (search), or call [`Idle::notify_work`] if it will not.
+    /// Returns `true` if a wake-up was in flight and this call ended it. Either way the caller
+    /// must look for work in every queue next (search), or call [`Idle::notify_work`] before it
+    /// runs anything else.
     #[cfg(not(loom))]
-    #[must_use]
     pub(crate) fn end_park(&self, node: usize, listener: crate::sync::Listener) -> bool {
         let slot = &self.nodes[node];
         slot.sleepers.fetch_sub(1, SeqCst);
@@ -228,7 +228,7 @@ impl Idle {
             crate::block_on(&mut listener);
         }
         // The caller looks for work next (see `end_park`).
-        let _ = self.end_park(node, listener);
+        self.end_park(node, listener);
         waited
     }
 
@@ -245,7 +245,7 @@ impl Idle {
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
         // The caller looks for work next (see `end_park`).
-        let _ = self.end_wake();
+        self.end_wake();
         waited
     }
 

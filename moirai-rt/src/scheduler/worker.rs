@@ -201,8 +201,7 @@ impl Worker {
         drive(std::future::poll_fn(|cx| self.poll_loop(cx)));
         // Shut down while parked: the listener goes (and with it this worker's sleeper count).
         if let Some(listener) = self.listener.borrow_mut().take() {
-            // Shutting down: nothing is left to look for.
-            let _ = self.shared.idle.end_park(self.node, listener);
+            self.shared.idle.end_park(self.node, listener);
         }
     }
 
@@ -530,7 +529,7 @@ impl Worker {
         let listener = shared.idle.begin_park(self.node);
         if self.must_look_again() {
             // This worker searches next, so a wake-up in flight that it ends is honoured.
-            let _ = shared.idle.end_park(self.node, listener);
+            shared.idle.end_park(self.node, listener);
             // Let whoever published the work (or the searchers) have the CPU before looking
             // again: with more workers than cores, a worker spinning here takes it from them.
             std::thread::yield_now();
@@ -591,8 +590,7 @@ impl Worker {
             let listener = listener.as_mut().expect("a parked worker has a listener");
             std::pin::Pin::new(listener).poll(cx).is_ready()
         };
-        let woken_locally = self.local_wake.take_woken();
-        if !notified && !woken_locally {
+        if !notified && !self.local_wake.take_woken() {
             self.local_wake.set_waker(Some(cx.waker()));
             return Poll::Pending;
         }
@@ -603,13 +601,11 @@ impl Worker {
             // node has nobody parked, so the work is there for the taking.
             self.end_remote_backoff();
         }
-        let listener = self.listener.borrow_mut().take();
-        if let Some(listener) = listener {
-            if self.shared.idle.end_park(self.node, listener) && woken_locally {
-                // This park ended a wake-up in flight, but this worker runs its own tasks (the
-                // reactor's) before it searches, notified or not: pass the wake-up on.
-                self.shared.idle.notify_work(self.node);
-            }
+        // Ending the park may end a wake-up in flight. This worker then looks for work, but a
+        // local wake has it run the reactor's tasks first: the notification `pay_notify_owed`
+        // makes next (owed for those tasks) passes the wake-up on.
+        if let Some(listener) = self.listener.borrow_mut().take() {
+            self.shared.idle.end_park(self.node, listener);
         }
         Poll::Ready(())
     }
