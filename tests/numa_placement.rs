@@ -1,8 +1,12 @@
 //! `spawn_on` puts work on the node asked for; `current_node()` and `current_worker()` say where
 //! a task runs. Deterministic: on `2x1` with one worker held busy, the other is the only one that
 //! runs anything, and the counters tell which queue each task came from.
+//!
+//! Also here: wake-ups across nodes (a task queued on one node while the worker woken for
+//! another node's task is on its way).
 
 use std::sync::mpsc;
+use std::time::Instant;
 
 use moirai::{NodeId, Runtime};
 
@@ -149,4 +153,48 @@ fn the_holding_task_itself_reports_its_node() {
         (node, worker),
         (Some(NodeId::new(held.free)), Some(held.free))
     );
+}
+
+/// Waits until every worker of `rt` is parked (the metrics' gauge).
+fn wait_until_all_parked(rt: &Runtime) {
+    let start = Instant::now();
+    while !rt.metrics().workers.iter().all(|w| w.parked) {
+        assert!(start.elapsed() < WAIT, "the workers never all parked");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_task_behind_a_wake_up_in_flight_is_not_left_waiting() {
+    let rt = Runtime::builder()
+        .worker_threads(2)
+        .topology("2x1".parse().unwrap())
+        .build()
+        .unwrap();
+    wait_until_all_parked(&rt);
+    assert_eq!(
+        rt.metrics().nodes.iter().map(|n| n.parked).sum::<usize>(),
+        2
+    );
+    // The first wakes node 0's worker; the second, queued while that wake-up is (nearly always)
+    // still on its way, wakes nobody and relies on it. The woken worker finds the first task in
+    // its own node's injector and is held by it until the second has run: it must have passed
+    // the wake-up on to node 1's worker before running it.
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = mpsc::channel();
+    drop(rt.spawn_on(NodeId::new(0), async move {
+        let _ = release_rx.recv();
+    }));
+    drop(rt.spawn_on(NodeId::new(1), async move {
+        ran_tx.send(moirai::current_worker()).unwrap();
+    }));
+    let ran_on = ran_rx
+        .recv_timeout(WAIT)
+        .expect("the second task waited for the first to finish");
+    assert!(ran_on.is_some());
+    assert!(
+        !rt.metrics().workers.iter().all(|w| w.parked),
+        "one worker is held by the first task"
+    );
+    drop(release_tx);
 }

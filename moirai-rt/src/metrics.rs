@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::ops::AddAssign;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use crate::topology::NodeId;
 
@@ -30,6 +30,9 @@ macro_rules! counters {
         #[derive(Default)]
         pub(crate) struct WorkerCounters {
             $(pub(crate) $name: AtomicU64,)*
+            /// Not a counter: whether the worker is parked now (written by it alone, around the
+            /// wait of each park; on this line because the worker writes the counters anyway).
+            pub(crate) parked_now: AtomicBool,
         }
 
         impl WorkerCounters {
@@ -121,6 +124,9 @@ pub struct WorkerMetrics {
     pub worker: usize,
     /// Node the worker belongs to.
     pub node: NodeId,
+    /// Whether it was parked (out of work, waiting to be woken; one parked worker of a runtime
+    /// may be driving the I/O reactor meanwhile) when the snapshot was taken.
+    pub parked: bool,
     /// Its counters.
     pub counters: Counters,
 }
@@ -133,6 +139,8 @@ pub struct NodeMetrics {
     pub node: NodeId,
     /// Number of workers on it.
     pub workers: usize,
+    /// How many of them were parked when the snapshot was taken (see [`WorkerMetrics::parked`]).
+    pub parked: usize,
     /// Sum of its workers' counters.
     pub counters: Counters,
 }
@@ -189,12 +197,14 @@ impl RuntimeMetrics {
             .map(|n| NodeMetrics {
                 node: NodeId::new(n),
                 workers: 0,
+                parked: 0,
                 counters: Counters::default(),
             })
             .collect();
         for w in &workers {
             let n = &mut nodes[w.node.index()];
             n.workers += 1;
+            n.parked += usize::from(w.parked);
             n.counters += w.counters;
         }
         RuntimeMetrics {

@@ -191,9 +191,10 @@ impl Idle {
     /// Ends a park begun with [`Idle::begin_park`]. Dropping a listener that was notified hands
     /// the notification on to another listener, so none is lost.
     ///
-    /// Returns `true` if a wake-up was in flight and this call ended it. Either way the caller
-    /// must look for work in every queue next (search), or call [`Idle::notify_work`] before it
-    /// runs anything else.
+    /// Returns `true` if a wake-up was in flight and this call ended it: publishers may have
+    /// relied on it and woken nobody for their tasks, so the caller must then look for work as a
+    /// searcher (see `Worker::resume_as_searcher`), or call [`Idle::notify_work`] before it runs
+    /// anything else.
     #[cfg(not(loom))]
     pub(crate) fn end_park(&self, node: usize, listener: crate::sync::Listener) -> bool {
         let slot = &self.nodes[node];
@@ -213,28 +214,28 @@ impl Idle {
     }
 
     /// Parks the calling worker of `node` unless `has_work` (evaluated after the worker counts
-    /// as a sleeper) says there is something to do. Returns after a notification, or at once
-    /// (returning `false`) if `has_work` was true.
+    /// as a sleeper) says there is something to do. Returns after a notification, or at once if
+    /// `has_work` was true: whether it waited, and [`Idle::end_park`]'s answer (whether this
+    /// park ended a wake-up in flight).
     ///
     /// The blocking form of a park: the unit tests below run it through the very
     /// [`Idle::begin_park`]/[`Idle::end_park`] the workers use (blocking on the listener), and
     /// the loom models through the loom event, with the same order of steps (workers park
     /// asynchronously outside loom, see `worker::Worker::poll_loop`).
     #[cfg(all(test, not(loom)))]
-    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool) -> (bool, bool) {
         let mut listener = self.begin_park(node);
         let waited = !has_work();
         if waited {
             crate::block_on(&mut listener);
         }
         // The caller looks for work next (see `end_park`).
-        self.end_park(node, listener);
-        waited
+        (waited, self.end_park(node, listener))
     }
 
     /// Loom form of [`Idle::park`] (loom's event has no listener futures).
     #[cfg(loom)]
-    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool) -> bool {
+    pub(crate) fn park(&self, node: usize, has_work: impl FnOnce() -> bool) -> (bool, bool) {
         let slot = &self.nodes[node];
         let waited = slot.event.wait_unless(|| {
             slot.sleepers.fetch_add(1, SeqCst);
@@ -245,8 +246,7 @@ impl Idle {
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
         // The caller looks for work next (see `end_park`).
-        self.end_wake();
-        waited
+        (waited, self.end_wake())
     }
 
     /// Number of workers searching right now (metrics and tests).
@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn park_returns_at_once_when_work_is_there() {
         let idle = Idle::new(2, vec![vec![0]]);
-        assert!(!idle.park(0, || true));
+        assert_eq!(idle.park(0, || true), (false, false));
         assert_eq!(idle.sleepers(), 0);
     }
 
@@ -366,31 +366,43 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
-    //! Model: workers run the same search/park sequence as `worker.rs` against a counter of
-    //! published tasks; a publisher publishes and notifies. A lost wake-up leaves a worker parked
-    //! forever with a task published, which loom reports as a deadlock.
+    //! Model: workers run the same search/park sequence as `worker.rs` against one counter of
+    //! published tasks per node (a worker takes from its own node's first without searching, as
+    //! `next_local` takes from the node injector); publishers publish and notify. A lost wake-up
+    //! leaves a worker parked forever with a task published, which loom reports as a deadlock.
     use super::*;
     use loom::sync::atomic::AtomicBool;
     use loom::sync::Arc;
 
     struct Model {
         idle: Idle,
-        queued: AtomicUsize,
+        /// Tasks published on each node.
+        queued: Vec<AtomicUsize>,
         done: AtomicUsize,
         total: usize,
         shutdown: AtomicBool,
+        /// A worker that has run one task never looks for work again (a task that runs for a
+        /// long time): nobody but the others can take what is left.
+        hold: bool,
     }
 
     impl Model {
-        fn pop(&self) -> bool {
-            let mut n = self.queued.load(SeqCst);
+        fn pop(&self, node: usize) -> bool {
+            let queued = &self.queued[node];
+            let mut n = queued.load(SeqCst);
             while n > 0 {
-                match self.queued.compare_exchange(n, n - 1, SeqCst, SeqCst) {
+                match queued.compare_exchange(n, n - 1, SeqCst, SeqCst) {
                     Ok(_) => return true,
                     Err(m) => n = m,
                 }
             }
             false
+        }
+
+        /// A searcher's look: its own node, then the others.
+        fn pop_any(&self, node: usize) -> bool {
+            let nodes = self.queued.len();
+            (0..nodes).any(|k| self.pop((node + k) % nodes))
         }
 
         fn finish_one(&self) {
@@ -400,50 +412,82 @@ mod loom_tests {
             }
         }
 
-        fn has_work(&self) -> bool {
-            self.queued.load(SeqCst) > 0 || self.shutdown.load(SeqCst)
+        fn visible(&self) -> bool {
+            self.queued.iter().any(|q| q.load(SeqCst) > 0)
         }
 
         fn worker(&self, node: usize) {
+            // As `Worker::searching`.
+            let mut searching = false;
             loop {
                 if self.shutdown.load(SeqCst) {
                     return;
                 }
-                if self.pop() {
+                // `next_local`, then `search` (becoming a searcher if allowed).
+                let found = self.pop(node) || {
+                    if !searching && self.idle.try_begin_search() {
+                        searching = true;
+                    }
+                    searching && self.pop_any(node)
+                };
+                if found {
+                    // `run_task`: the last searcher to find work hands the search on.
+                    if std::mem::take(&mut searching) && self.idle.end_search() {
+                        self.idle.notify_work(node);
+                    }
                     self.finish_one();
+                    if self.hold {
+                        return;
+                    }
                     continue;
                 }
-                if self.idle.try_begin_search() {
-                    if self.pop() {
-                        if self.idle.end_search() {
-                            self.idle.notify_work(node);
-                        }
-                        self.finish_one();
-                        continue;
-                    }
-                    if self.idle.end_search() && self.has_work() {
-                        continue;
-                    }
+                // `stop_searching_sees_work`, then `Worker::resume_as_searcher`.
+                if std::mem::take(&mut searching) && self.idle.end_search() && self.visible() {
+                    searching = self.idle.try_begin_search();
+                    continue;
                 }
                 // As `Worker::must_look_again`: a task that somebody is searching for is theirs.
-                self.idle.park(node, || {
-                    self.shutdown.load(SeqCst)
-                        || (self.queued.load(SeqCst) > 0 && !self.idle.has_searchers())
+                let (_, ended_wake) = self.idle.park(node, || {
+                    self.shutdown.load(SeqCst) || (self.visible() && !self.idle.has_searchers())
                 });
+                if ended_wake {
+                    searching = self.idle.try_begin_search();
+                }
             }
         }
     }
 
-    /// `tasks` published by the model's main thread, and `extra` more by a second publisher (two
-    /// publishers can rely on each other's wake-up through `waking`).
-    fn run(workers: usize, tasks: usize) {
-        run_with_publishers(workers, tasks, 0);
+    /// How a model publishes: `tasks` on node 0 by the model's main thread, then `last_node`
+    /// more on the last node, by the main thread too or by a second publisher.
+    struct Plan {
+        workers: usize,
+        tasks: usize,
+        last_node: usize,
+        second_publisher: bool,
+        hold: bool,
     }
 
-    fn run_with_publishers(workers: usize, tasks: usize, extra: usize) {
+    fn run(workers: usize, tasks: usize) {
+        check(Plan {
+            workers,
+            tasks,
+            last_node: 0,
+            second_publisher: false,
+            hold: false,
+        });
+    }
+
+    fn check(plan: Plan) {
+        let Plan {
+            workers,
+            tasks,
+            last_node,
+            second_publisher,
+            hold,
+        } = plan;
         let mut builder = loom::model::Builder::new();
         // Four threads with a bound of 3 take ~5 minutes; 2 keeps CI short.
-        builder.preemption_bound = Some(if workers + usize::from(extra > 0) > 2 {
+        builder.preemption_bound = Some(if workers + usize::from(second_publisher) > 2 {
             2
         } else {
             3
@@ -458,10 +502,11 @@ mod loom_tests {
                 .collect();
             let model = Arc::new(Model {
                 idle: Idle::new(workers, nodes),
-                queued: AtomicUsize::new(0),
+                queued: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
                 done: AtomicUsize::new(0),
-                total: tasks + extra,
+                total: tasks + last_node,
                 shutdown: AtomicBool::new(false),
+                hold,
             });
             let mut handles: Vec<_> = (0..workers)
                 .map(|w| {
@@ -469,23 +514,27 @@ mod loom_tests {
                     loom::thread::spawn(move || m.worker(w))
                 })
                 .collect();
-            if extra > 0 {
+            let publish_last = move |m: &Model| {
+                for _ in 0..last_node {
+                    m.queued[workers - 1].fetch_add(1, SeqCst);
+                    m.idle.notify_work(workers - 1);
+                }
+            };
+            if second_publisher {
                 let m = model.clone();
-                handles.push(loom::thread::spawn(move || {
-                    for _ in 0..extra {
-                        m.queued.fetch_add(1, SeqCst);
-                        m.idle.notify_work(workers - 1);
-                    }
-                }));
+                handles.push(loom::thread::spawn(move || publish_last(&m)));
             }
             for _ in 0..tasks {
-                model.queued.fetch_add(1, SeqCst);
+                model.queued[0].fetch_add(1, SeqCst);
                 model.idle.notify_work(0);
+            }
+            if !second_publisher {
+                publish_last(&model);
             }
             for h in handles {
                 h.join().unwrap();
             }
-            assert_eq!(model.done.load(SeqCst), tasks + extra);
+            assert_eq!(model.done.load(SeqCst), tasks + last_node);
         });
     }
 
@@ -506,11 +555,39 @@ mod loom_tests {
 
     #[test]
     fn two_publishers_one_worker_no_lost_wakeup() {
-        run_with_publishers(1, 1, 1);
+        check(Plan {
+            workers: 1,
+            tasks: 1,
+            last_node: 1,
+            second_publisher: true,
+            hold: false,
+        });
     }
 
     #[test]
     fn two_publishers_two_workers_on_two_nodes_no_lost_wakeup() {
-        run_with_publishers(2, 1, 1);
+        check(Plan {
+            workers: 2,
+            tasks: 1,
+            last_node: 1,
+            second_publisher: true,
+            hold: false,
+        });
+    }
+
+    /// One task on each node, published one after the other, and each worker runs one and never
+    /// looks again. Whoever goes back to look for work because others rely on it (the worker
+    /// that ended the wake-up in flight on which the second publication relied, the last
+    /// searcher that saw work while a sleeper relied on it) and finds the task of its own node
+    /// must wake the other worker for the other task.
+    #[test]
+    fn a_woken_worker_that_runs_its_own_nodes_task_wakes_the_next() {
+        check(Plan {
+            workers: 2,
+            tasks: 1,
+            last_node: 1,
+            second_publisher: false,
+            hold: true,
+        });
     }
 }

@@ -211,6 +211,7 @@ impl Shared {
             .map(|(i, w)| WorkerMetrics {
                 worker: i,
                 node: NodeId::new(w.node),
+                parked: w.counters.parked_now.load(Ordering::Relaxed),
                 counters: w.counters.snapshot(),
             })
             .collect();

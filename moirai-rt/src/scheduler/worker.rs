@@ -521,6 +521,7 @@ impl Worker {
         if self.stop_searching_sees_work() {
             // This worker must take it (see `must_look_again`).
             self.end_remote_backoff();
+            self.resume_as_searcher();
             return Poll::Ready(());
         }
         WorkerCounters::bump(&self.counters().parks, 1);
@@ -528,8 +529,9 @@ impl Worker {
         self.sort_pool();
         let listener = shared.idle.begin_park(self.node);
         if self.must_look_again() {
-            // This worker searches next, so a wake-up in flight that it ends is honoured.
-            shared.idle.end_park(self.node, listener);
+            if shared.idle.end_park(self.node, listener) {
+                self.resume_as_searcher();
+            }
             // Let whoever published the work (or the searchers) have the CPU before looking
             // again: with more workers than cores, a worker spinning here takes it from them.
             std::thread::yield_now();
@@ -538,6 +540,9 @@ impl Worker {
         *self.listener.borrow_mut() = Some(listener);
         self.local_wake.take_woken();
         self.parked.set(true);
+        self.counters()
+            .parked_now
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.poll_park(cx)
     }
 
@@ -596,18 +601,40 @@ impl Worker {
         }
         self.local_wake.set_waker(None);
         self.parked.set(false);
+        self.counters()
+            .parked_now
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         if notified {
             // Woken for new work: a worker of another node is only woken when the publisher's
             // node has nobody parked, so the work is there for the taking.
             self.end_remote_backoff();
         }
-        // Ending the park may end a wake-up in flight. This worker then looks for work, but a
-        // local wake has it run the reactor's tasks first: the notification `pay_notify_owed`
-        // makes next (owed for those tasks) passes the wake-up on.
-        if let Some(listener) = self.listener.borrow_mut().take() {
-            self.shared.idle.end_park(self.node, listener);
+        let listener = self.listener.borrow_mut().take();
+        if let Some(listener) = listener {
+            if self.shared.idle.end_park(self.node, listener) {
+                self.resume_as_searcher();
+            }
         }
         Poll::Ready(())
+    }
+
+    /// Others rely on this worker to look for work: its park ended a wake-up in flight (on which
+    /// publishers may have relied instead of waking a worker; `Idle::end_park`), or it was the
+    /// last searcher and saw work at its re-check (parked workers may have relied on it). It
+    /// looks as a searcher, so that
+    /// the first task it gets, from its own queues or anywhere else, makes it wake the next
+    /// worker as the last searcher (`run_task`), and finding nothing makes it re-check every
+    /// queue before it parks. If it cannot become one, the searchers there are do the same.
+    ///
+    /// Without this, a worker that went back for one node's task but found another in its own
+    /// node's injector ran that one and woke nobody, and the first task waited until it was done
+    /// (a unit test in `scheduler/mod.rs` hung on it; the loom model
+    /// `a_woken_worker_that_runs_its_own_nodes_task_wakes_the_next` in `idle.rs` finds both
+    /// cases).
+    fn resume_as_searcher(&self) {
+        if !self.searching.get() && self.shared.idle.try_begin_search() {
+            self.searching.set(true);
+        }
     }
 
     /// Ends this worker's search before it parks. `true` if it was the last searcher and a task
@@ -623,13 +650,17 @@ impl Worker {
         let shared = &*self.shared;
         if self.stop_searching_sees_work() {
             self.end_remote_backoff();
+            self.resume_as_searcher();
             return;
         }
         WorkerCounters::bump(&self.counters().parks, 1);
         self.sort_pool();
         self.parked.set(true);
-        let waited = shared.idle.park(self.node, || self.must_look_again());
+        let (waited, ended_wake) = shared.idle.park(self.node, || self.must_look_again());
         self.parked.set(false);
+        if ended_wake {
+            self.resume_as_searcher();
+        }
         if !waited {
             // As in `begin_park`: let whoever published the work have the CPU first.
             std::thread::yield_now();
