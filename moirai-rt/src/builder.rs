@@ -9,7 +9,7 @@ use crossbeam_utils::CachePadded;
 use crate::error::BuildError;
 use crate::metrics::WorkerCounters;
 use crate::scheduler::idle::Idle;
-use crate::scheduler::placement::{assign_workers, victim_order, wake_order};
+use crate::scheduler::placement::{assign_workers, staffed_nodes, victim_order, wake_order};
 use crate::scheduler::{worker, NodeShared, Shared, ThreadHook, WorkerShared};
 use crate::task::Registry;
 use crate::topology::Topology;
@@ -204,6 +204,7 @@ impl Builder {
             pool_enabled: self.task_pool,
             closed: AtomicBool::new(false),
             external_spawns: AtomicU64::new(0),
+            staffed_nodes: staffed_nodes(&nodes_of).into_boxed_slice(),
             #[cfg(not(loom))]
             reactor_turns: crate::scheduler::reactor_turns::ReactorTurns::new(),
             on_thread_start: self.on_thread_start.clone(),

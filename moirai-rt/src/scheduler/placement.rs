@@ -6,6 +6,7 @@
 //! * [`victim_order`] gives each worker its stealing plan: siblings on its own node first, then
 //!   the other nodes nearest first (each node's injector before its workers).
 //! * [`wake_order`] gives, for each node, the nodes whose parked workers to wake, nearest first.
+//! * [`staffed_nodes`] lists the nodes that have workers: spawns from outside wake them in turn.
 
 use crate::topology::{NodeId, Topology};
 
@@ -90,6 +91,14 @@ pub(crate) fn wake_order(topology: &Topology) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// The nodes that have at least one worker, in increasing order (`nodes_of[w]`: worker `w`'s node).
+pub(crate) fn staffed_nodes(nodes_of: &[usize]) -> Vec<usize> {
+    let mut nodes = nodes_of.to_vec();
+    nodes.sort_unstable();
+    nodes.dedup();
+    nodes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +159,16 @@ mod tests {
         let plan = victim_order(&t, &[0, 1, 2], 0);
         let order: Vec<usize> = plan.remote.iter().map(|(n, _)| *n).collect();
         assert_eq!(order, vec![2, 1]);
+    }
+
+    #[test]
+    fn staffed_nodes_skip_nodes_without_workers() {
+        let t = Topology::synthetic(4, 2).unwrap();
+        // Three workers on four nodes of two CPUs: one each on nodes 0, 1 and 2 (equal remainders
+        // go to the lower index), none on node 3.
+        assert_eq!(staffed_nodes(&nodes_of(&t, 3)), vec![0, 1, 2]);
+        assert_eq!(staffed_nodes(&nodes_of(&t, 8)), vec![0, 1, 2, 3]);
+        assert_eq!(staffed_nodes(&nodes_of(&t, 1)), vec![0]);
+        assert_eq!(staffed_nodes(&[3, 1, 1, 3]), vec![1, 3]);
     }
 }
