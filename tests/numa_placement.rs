@@ -13,7 +13,7 @@ use moirai::{NodeId, Runtime};
 mod numa_support;
 #[path = "../examples/numa_report/share.rs"]
 mod share;
-use numa_support::{collect, report, HeldRuntime, WAIT};
+use numa_support::{collect, report, synthetic, HeldRuntime, WAIT};
 
 const N: u64 = 20;
 
@@ -21,11 +21,7 @@ const N: u64 = 20;
 fn off_the_workers_there_is_no_node_or_worker() {
     assert_eq!(moirai::current_node(), None);
     assert_eq!(moirai::current_worker(), None);
-    let rt = Runtime::builder()
-        .worker_threads(2)
-        .topology("2x1".parse().unwrap())
-        .build()
-        .unwrap();
+    let rt = synthetic(2, "2x1");
     // Inside block_on, on the calling thread: still not a worker.
     rt.block_on(async {
         assert_eq!(moirai::current_node(), None);
@@ -35,11 +31,7 @@ fn off_the_workers_there_is_no_node_or_worker() {
 
 #[test]
 fn current_worker_and_node_agree_with_the_metrics() {
-    let rt = Runtime::builder()
-        .worker_threads(4)
-        .topology("2x2".parse().unwrap())
-        .build()
-        .unwrap();
+    let rt = synthetic(4, "2x2");
     let nodes: Vec<usize> = rt
         .metrics()
         .workers
@@ -166,11 +158,7 @@ fn wait_until_all_parked(rt: &Runtime) {
 
 #[test]
 fn a_task_behind_a_wake_up_in_flight_is_not_left_waiting() {
-    let rt = Runtime::builder()
-        .worker_threads(2)
-        .topology("2x1".parse().unwrap())
-        .build()
-        .unwrap();
+    let rt = synthetic(2, "2x1");
     wait_until_all_parked(&rt);
     assert_eq!(
         rt.metrics().nodes.iter().map(|n| n.parked).sum::<usize>(),

@@ -9,6 +9,15 @@ use moirai::{Counters, NodeId, Runtime};
 
 pub const WAIT: Duration = Duration::from_secs(60);
 
+/// A runtime of `workers` workers on the synthetic topology `layout` (e.g. `"2x1"`).
+pub fn synthetic(workers: usize, layout: &str) -> Runtime {
+    Runtime::builder()
+        .worker_threads(workers)
+        .topology(layout.parse().unwrap())
+        .build()
+        .unwrap()
+}
+
 /// `2x1` with worker `blocked` held inside a task until this drops; `free` is the other worker.
 pub struct HeldRuntime {
     // Field order: the release channel drops first, then the runtime (whose drop joins the
@@ -23,11 +32,7 @@ pub struct HeldRuntime {
 
 impl HeldRuntime {
     pub fn new() -> HeldRuntime {
-        let rt = Runtime::builder()
-            .worker_threads(2)
-            .topology("2x1".parse().unwrap())
-            .build()
-            .unwrap();
+        let rt = synthetic(2, "2x1");
         for (i, w) in rt.metrics().workers.iter().enumerate() {
             assert_eq!(w.node, NodeId::new(i), "2x1: worker i on node i");
         }
