@@ -33,8 +33,9 @@
 //! more, every spawn in that window would wake yet another worker. So a notification also sets
 //! `waking`, and a publisher that finds it set wakes nobody: the worker on its way will look at
 //! every queue. Every end of a park clears it ([`Idle::end_park`]), after which that worker looks
-//! for work (or, when its park ended for another reason, notifies afresh). Tokio counts the woken
-//! worker as a searcher for the same reason. Measured (`spawn_many`, 4 workers on 2 cores): on a
+//! for work *as a searcher* (or, when its park ended for another reason, notifies afresh), so the
+//! first task it gets, even one from its own queues, makes it wake the next worker. Tokio counts
+//! the woken worker as a searcher for the same reason. Measured (`spawn_many`, 4 workers on 2 cores): on a
 //! 2x2 topology, where a spawner's sibling and the other node's workers were woken in turn, CPU
 //! time per run fell from ~88 ms to ~60 ms and wall time from ~52 ms to ~37 ms; 1x4 gained a
 //! little (~37 ms to ~35 ms).
@@ -42,8 +43,13 @@
 //! The flag is safe to rely on because it is only ever cleared by somebody who then looks again:
 //! a parked worker, after ending its park (the publisher's push, its `SeqCst` read of `waking`
 //! and that worker's `SeqCst` clear are ordered, so the worker's next look at the queues sees the
-//! task), or a publisher whose notification found no sleeper, which then repeats its own check
-//! (a worker may have become a sleeper, relying on a publisher who saw the flag set).
+//! task, and as a searcher it hands the search on once it finds anything), or a publisher whose
+//! notification found no sleeper, which then repeats its own check (a worker may have become a
+//! sleeper, relying on a publisher who saw the flag set). Looking as a searcher matters: a
+//! worker woken for a task of its own node, on which a task queued next on another node relied,
+//! ran the first (from its node's injector, no search) and woke nobody, so the second waited for
+//! as long as the first ran (tenth session; the loom model
+//! `a_woken_worker_that_runs_its_own_nodes_task_wakes_the_next`).
 
 use crossbeam_utils::CachePadded;
 
@@ -457,12 +463,12 @@ mod loom_tests {
         }
     }
 
-    /// How a model publishes: `tasks` on node 0 by the model's main thread, then `last_node`
+    /// How a model publishes: `tasks` on node 0 by the model's main thread, then `on_last_node`
     /// more on the last node, by the main thread too or by a second publisher.
     struct Plan {
         workers: usize,
         tasks: usize,
-        last_node: usize,
+        on_last_node: usize,
         second_publisher: bool,
         hold: bool,
     }
@@ -471,7 +477,7 @@ mod loom_tests {
         check(Plan {
             workers,
             tasks,
-            last_node: 0,
+            on_last_node: 0,
             second_publisher: false,
             hold: false,
         });
@@ -481,7 +487,7 @@ mod loom_tests {
         let Plan {
             workers,
             tasks,
-            last_node,
+            on_last_node,
             second_publisher,
             hold,
         } = plan;
@@ -504,7 +510,7 @@ mod loom_tests {
                 idle: Idle::new(workers, nodes),
                 queued: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
                 done: AtomicUsize::new(0),
-                total: tasks + last_node,
+                total: tasks + on_last_node,
                 shutdown: AtomicBool::new(false),
                 hold,
             });
@@ -515,7 +521,7 @@ mod loom_tests {
                 })
                 .collect();
             let publish_last = move |m: &Model| {
-                for _ in 0..last_node {
+                for _ in 0..on_last_node {
                     m.queued[workers - 1].fetch_add(1, SeqCst);
                     m.idle.notify_work(workers - 1);
                 }
@@ -534,7 +540,7 @@ mod loom_tests {
             for h in handles {
                 h.join().unwrap();
             }
-            assert_eq!(model.done.load(SeqCst), tasks + last_node);
+            assert_eq!(model.done.load(SeqCst), tasks + on_last_node);
         });
     }
 
@@ -558,7 +564,7 @@ mod loom_tests {
         check(Plan {
             workers: 1,
             tasks: 1,
-            last_node: 1,
+            on_last_node: 1,
             second_publisher: true,
             hold: false,
         });
@@ -569,7 +575,7 @@ mod loom_tests {
         check(Plan {
             workers: 2,
             tasks: 1,
-            last_node: 1,
+            on_last_node: 1,
             second_publisher: true,
             hold: false,
         });
@@ -585,7 +591,7 @@ mod loom_tests {
         check(Plan {
             workers: 2,
             tasks: 1,
-            last_node: 1,
+            on_last_node: 1,
             second_publisher: false,
             hold: true,
         });
