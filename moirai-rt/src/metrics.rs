@@ -94,6 +94,11 @@ impl WorkerCounters {
     pub(crate) fn bump(counter: &AtomicU64, n: u64) {
         counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
     }
+
+    /// Records whether the worker is parked now (the worker alone calls it).
+    pub(crate) fn set_parked(&self, parked: bool) {
+        self.parked_now.store(parked, Relaxed);
+    }
 }
 
 impl Counters {

@@ -35,10 +35,10 @@
 //! every queue. Every end of a park clears it ([`Idle::end_park`]), after which that worker looks
 //! for work *as a searcher* (or, when its park ended for another reason, notifies afresh), so the
 //! first task it gets, even one from its own queues, makes it wake the next worker. Tokio counts
-//! the woken worker as a searcher for the same reason. Measured (`spawn_many`, 4 workers on 2 cores): on a
-//! 2x2 topology, where a spawner's sibling and the other node's workers were woken in turn, CPU
-//! time per run fell from ~88 ms to ~60 ms and wall time from ~52 ms to ~37 ms; 1x4 gained a
-//! little (~37 ms to ~35 ms).
+//! the woken worker as a searcher for the same reason. Measured (`spawn_many`, 4 workers on 2
+//! cores): on a 2x2 topology, where a spawner's sibling and the other node's workers were woken
+//! in turn, CPU time per run fell from ~88 ms to ~60 ms and wall time from ~52 ms to ~37 ms; 1x4
+//! gained a little (~37 ms to ~35 ms).
 //!
 //! The flag is safe to rely on because it is only ever cleared by somebody who then looks again:
 //! a parked worker, after ending its park (the publisher's push, its `SeqCst` read of `waking`
@@ -268,6 +268,15 @@ impl Idle {
     }
 }
 
+/// Whether a listener has been notified (polled once, with a waker that does nothing); for
+/// tests that play parked workers by registering listeners themselves.
+#[cfg(all(test, not(loom)))]
+pub(crate) fn notified(listener: &mut crate::sync::Listener) -> bool {
+    use std::future::Future;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    std::pin::Pin::new(listener).poll(&mut cx).is_ready()
+}
+
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
@@ -316,13 +325,6 @@ mod tests {
         work.store(true, SeqCst);
         idle.notify_work(0); // node 0 has no sleeper: the wake must fall through to node 1
         parked.join().unwrap();
-    }
-
-    /// Whether a listener has been notified (polled once, with a waker that does nothing).
-    fn notified(listener: &mut crate::sync::Listener) -> bool {
-        use std::future::Future;
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        std::pin::Pin::new(listener).poll(&mut cx).is_ready()
     }
 
     #[test]

@@ -327,17 +327,11 @@ fn drain_injector(injector: &inject::Inject) {
 
 #[cfg(all(test, not(loom), not(miri)))]
 mod tests {
-    use std::future::Future;
     use std::sync::{mpsc, Arc, Mutex};
     use std::time::Duration;
 
+    use super::idle::notified;
     use crate::{NodeId, Runtime};
-
-    /// Whether a listener has been notified (polled once, with a waker that does nothing).
-    fn notified(listener: &mut crate::sync::Listener) -> bool {
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        std::pin::Pin::new(listener).poll(&mut cx).is_ready()
-    }
 
     #[test]
     fn spawns_from_outside_wake_the_nodes_in_turn() {

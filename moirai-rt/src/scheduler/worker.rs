@@ -172,6 +172,13 @@ impl Worker {
         self.parked.get()
     }
 
+    /// Marks the wait of a park: for the schedule function on this thread (`parked`) and for
+    /// the metrics (`WorkerMetrics::parked`).
+    fn set_parked(&self, parked: bool) {
+        self.parked.set(parked);
+        self.counters().set_parked(parked);
+    }
+
     /// Runs until the runtime shuts down, then drops what is left in the local queues.
     pub(crate) fn run(&self) {
         CURRENT.with(|c| c.set(self));
@@ -529,9 +536,7 @@ impl Worker {
         self.sort_pool();
         let listener = shared.idle.begin_park(self.node);
         if self.must_look_again() {
-            if shared.idle.end_park(self.node, listener) {
-                self.resume_as_searcher();
-            }
+            self.end_park(listener);
             // Let whoever published the work (or the searchers) have the CPU before looking
             // again: with more workers than cores, a worker spinning here takes it from them.
             std::thread::yield_now();
@@ -539,10 +544,7 @@ impl Worker {
         }
         *self.listener.borrow_mut() = Some(listener);
         self.local_wake.take_woken();
-        self.parked.set(true);
-        self.counters()
-            .parked_now
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.set_parked(true);
         self.poll_park(cx)
     }
 
@@ -600,10 +602,7 @@ impl Worker {
             return Poll::Pending;
         }
         self.local_wake.set_waker(None);
-        self.parked.set(false);
-        self.counters()
-            .parked_now
-            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.set_parked(false);
         if notified {
             // Woken for new work: a worker of another node is only woken when the publisher's
             // node has nobody parked, so the work is there for the taking.
@@ -611,20 +610,27 @@ impl Worker {
         }
         let listener = self.listener.borrow_mut().take();
         if let Some(listener) = listener {
-            if self.shared.idle.end_park(self.node, listener) {
-                self.resume_as_searcher();
-            }
+            self.end_park(listener);
         }
         Poll::Ready(())
+    }
+
+    /// Ends a park (asynchronous form): the sleeper counts go down, and if that ended a wake-up
+    /// in flight, this worker takes over what it promised (`resume_as_searcher`).
+    #[cfg(not(loom))]
+    fn end_park(&self, listener: crate::sync::Listener) {
+        if self.shared.idle.end_park(self.node, listener) {
+            self.resume_as_searcher();
+        }
     }
 
     /// Others rely on this worker to look for work: its park ended a wake-up in flight (on which
     /// publishers may have relied instead of waking a worker; `Idle::end_park`), or it was the
     /// last searcher and saw work at its re-check (parked workers may have relied on it). It
-    /// looks as a searcher, so that
-    /// the first task it gets, from its own queues or anywhere else, makes it wake the next
-    /// worker as the last searcher (`run_task`), and finding nothing makes it re-check every
-    /// queue before it parks. If it cannot become one, the searchers there are do the same.
+    /// looks as a searcher, so that the first task it gets, from its own queues or anywhere else,
+    /// makes it wake the next worker as the last searcher (`run_task`), and finding nothing makes
+    /// it re-check every queue before it parks. If it cannot become one, the searchers there are
+    /// do the same.
     ///
     /// Without this, a worker that went back for one node's task but found another in its own
     /// node's injector ran that one and woke nobody, and the first task waited until it was done
@@ -655,9 +661,9 @@ impl Worker {
         }
         WorkerCounters::bump(&self.counters().parks, 1);
         self.sort_pool();
-        self.parked.set(true);
+        self.set_parked(true);
         let (waited, ended_wake) = shared.idle.park(self.node, || self.must_look_again());
-        self.parked.set(false);
+        self.set_parked(false);
         if ended_wake {
             self.resume_as_searcher();
         }
