@@ -14,7 +14,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use moirai::{Counters, Runtime};
+use moirai::topology::{parse_cpulist, Topology, TopologySource};
+use moirai::{Affinity, Counters, NodeId, Runtime};
 
 #[path = "numa_report/args.rs"]
 mod args;
@@ -30,15 +31,71 @@ mod workloads;
 use table::Outcome;
 use workloads::{Ctx, Slot};
 
-fn build(threads: usize, spec: &str) -> Runtime {
-    let topology = spec
-        .parse()
-        .unwrap_or_else(|e| panic!("bad topology {spec:?}: {e}"));
+fn build(threads: usize, topology: Topology, affinity: Affinity) -> Runtime {
     Runtime::builder()
         .worker_threads(threads)
-        .topology(topology)
+        .topology(topology.clone())
+        .affinity(affinity)
         .build()
-        .unwrap_or_else(|e| panic!("cannot build a runtime on {spec}: {e}"))
+        .unwrap_or_else(|e| panic!("cannot build a runtime on {topology}: {e}"))
+}
+
+/// The CPUs this process may run on (`Cpus_allowed_list`), else `0..available_parallelism`.
+fn allowed_cpus() -> Vec<usize> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("Cpus_allowed_list:"))?;
+            parse_cpulist(line.split_once(':')?.1).ok()
+        })
+        .filter(|cpus| !cpus.is_empty())
+        .unwrap_or_else(|| {
+            (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
+        })
+}
+
+/// The hierarchical runtime. A NUMA node owns its cores: an idle node's cores stay idle, and a
+/// busy node's workers never run on them. Synthetic nodes own nothing (their CPU numbers are
+/// virtual), so by default the allowed CPUs are split between the nodes in equal contiguous blocks and
+/// each worker is bound to its node's block ([`Affinity::Node`]). Left unbound (`--unbound`),
+/// the OS shares every CPU between all workers: when workers outnumber CPUs, as here (4 on 2),
+/// the node whose workers got less CPU time falls behind, and the other node's workers, idle,
+/// steal its tail across the boundary (NUMA.md, "Workers bound to their node"). Returns the
+/// runtime and a description of the binding.
+fn build_hierarchical(a: &args::Args) -> (Runtime, String) {
+    let spec: Topology = a
+        .topology
+        .parse()
+        .unwrap_or_else(|e| panic!("bad topology {:?}: {e}", a.topology));
+    let n = spec.num_nodes();
+    let cpus = allowed_cpus();
+    if a.unbound || cpus.len() < n {
+        let why = if a.unbound {
+            "unbound (--unbound)".to_string()
+        } else {
+            format!("unbound (only {} CPUs for {n} nodes)", cpus.len())
+        };
+        return (build(a.threads, spec, Affinity::Unbound), why);
+    }
+    // Equal blocks (a remainder of CPUs is left out), so that every node gets as many workers
+    // as the spec gives it.
+    let per_node = cpus.len() / n;
+    let blocks: Vec<Vec<usize>> = cpus
+        .chunks_exact(per_node)
+        .take(n)
+        .map(<[usize]>::to_vec)
+        .collect();
+    let distances = (0..n)
+        .map(|x| {
+            (0..n)
+                .map(|y| spec.distance(NodeId::new(x), NodeId::new(y)))
+                .collect()
+        })
+        .collect();
+    let topology = Topology::from_parts(blocks, distances, TopologySource::Synthetic)
+        .unwrap_or_else(|e| panic!("cannot split CPUs {cpus:?} into {n} nodes: {e}"));
+    let described = format!("each node's workers bound to its CPUs: {topology}");
+    (build(a.threads, topology, Affinity::Node), described)
 }
 
 fn snapshot(rt: &Runtime) -> Vec<Counters> {
@@ -66,7 +123,7 @@ fn new_ctx(a: &args::Args, name: &str, vnode_of: &[usize], vnodes: usize, flat: 
 fn main() {
     let a = args::parse();
     let flat_spec = format!("1x{}", a.threads);
-    let hier = build(a.threads, &a.topology);
+    let (hier, binding) = build_hierarchical(&a);
     // The node of each worker index in the hierarchical layout: the flat run's virtual nodes.
     let vnode_of: Vec<usize> = hier
         .metrics()
@@ -75,11 +132,13 @@ fn main() {
         .map(|w| w.node.index())
         .collect();
     let vnodes = hier.topology().nodes().len();
-    let flat = build(a.threads, &flat_spec);
+    let flat_topology = flat_spec.parse().expect("1xN is a valid spec");
+    let flat = build(a.threads, flat_topology, Affinity::Unbound);
 
     println!(
         "# numa_report: {} workers, hierarchical {} vs flat {flat_spec}, {} timed runs each \
-         (median), work {} iterations/task, numa_model penalty +{:.0}% (simulated)\n",
+         (median), work {} iterations/task, numa_model penalty +{:.0}% (simulated)\n\n\
+         hierarchical: {binding}; flat: unbound\n",
         a.threads,
         a.topology,
         a.runs,

@@ -31,8 +31,8 @@ pub use moirai_macros::{main, test};
 pub use moirai_rt::net;
 pub use moirai_rt::{
     block_on, current_node, current_worker, global_handle, spawn, spawn_blocking, spawn_on,
-    yield_now, BuildError, Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle, NodeId,
-    NodeMetrics, PoolMetrics, Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics, YieldNow,
-    WORKER_THREADS_ENV,
+    yield_now, Affinity, BuildError, Builder, Counters, EnterGuard, Handle, JoinError, JoinHandle,
+    NodeId, NodeMetrics, PoolMetrics, Runtime, RuntimeMetrics, TryCurrentError, WorkerMetrics,
+    YieldNow, WORKER_THREADS_ENV,
 };
 pub use moirai_rt::{time, topology};

@@ -16,11 +16,13 @@ pub struct Args {
     pub producers: u64,
     /// Print the per-worker table too.
     pub per_worker: bool,
+    /// Leave the hierarchical runtime's workers unbound (see `main::build_hierarchical`).
+    pub unbound: bool,
 }
 
 pub const USAGE: &str = "numa_report [--threads N] [--topology SPEC] [--workload NAME]... \
 [--runs R] [--penalty P] [--work ITERS] [--leaves L] [--stranded-tasks T] [--children C] \
-[--producers P] [--per-worker]
+[--producers P] [--per-worker] [--unbound]
 
   --threads N        workers (default 4)
   --topology SPEC    hierarchical topology, e.g. 2x2 (default 2x{N/2}); compared with 1x{N}
@@ -31,7 +33,10 @@ pub const USAGE: &str = "numa_report [--threads N] [--topology SPEC] [--workload
   --leaves L         uniform: leaves per node's tree (default 200000)
   --stranded-tasks T stranded: tasks spawned on node 0 (default 2048)
   --children C       numa_model: children per producer (default 128)
-  --producers P      numa_model: producers per node (default 8)";
+  --producers P      numa_model: producers per node (default 8)
+  --per-worker       print a row per worker too
+  --unbound          do not give each synthetic node CPUs of its own (the hierarchical runtime's
+                     workers then float over every CPU, as the flat runtime's always do)";
 
 pub fn parse() -> Args {
     let mut a = Args {
@@ -46,6 +51,7 @@ pub fn parse() -> Args {
         children: 128,
         producers: 8,
         per_worker: false,
+        unbound: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +71,7 @@ pub fn parse() -> Args {
             "--children" => a.children = num(&flag, &value()),
             "--producers" => a.producers = num(&flag, &value()),
             "--per-worker" => a.per_worker = true,
+            "--unbound" => a.unbound = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 std::process::exit(0);

@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_utils::CachePadded;
 
+use crate::affinity::Affinity;
 use crate::error::BuildError;
 use crate::metrics::WorkerCounters;
 use crate::scheduler::idle::Idle;
@@ -36,7 +37,8 @@ pub const WORKER_THREADS_ENV: &str = "MOIRAI_WORKER_THREADS";
 pub struct Builder {
     worker_threads: Option<usize>,
     topology: Option<Topology>,
-    pin_workers: bool,
+    /// `None`: [`Affinity::default_for`] the topology.
+    affinity: Option<Affinity>,
     thread_name: String,
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
@@ -56,7 +58,7 @@ impl fmt::Debug for Builder {
         f.debug_struct("Builder")
             .field("worker_threads", &self.worker_threads)
             .field("topology", &self.topology)
-            .field("pin_workers", &self.pin_workers)
+            .field("affinity", &self.affinity)
             .field("thread_name", &self.thread_name)
             .field("task_pool", &self.task_pool)
             .field("task_pool_capacity", &self.task_pool_capacity)
@@ -67,12 +69,13 @@ impl fmt::Debug for Builder {
 
 impl Builder {
     /// Defaults: the detected topology (see [`Topology::detect`]), one worker per CPU of it
-    /// (or `MOIRAI_WORKER_THREADS`), no pinning, threads named `moirai-worker-N`.
+    /// (or `MOIRAI_WORKER_THREADS`), workers bound to their node on a measured multi-node
+    /// topology and unbound otherwise (see [`Affinity`]), threads named `moirai-worker-N`.
     pub fn new() -> Builder {
         Builder {
             worker_threads: None,
             topology: None,
-            pin_workers: false,
+            affinity: None,
             thread_name: "moirai-worker".to_owned(),
             on_thread_start: None,
             on_thread_stop: None,
@@ -95,10 +98,20 @@ impl Builder {
         self
     }
 
-    /// Pin each worker to a CPU of its node (Linux; ignored elsewhere). CPUs of a synthetic
-    /// topology are mapped onto the real CPUs modulo their number. Off by default.
-    pub fn pin_workers(mut self, pin: bool) -> Self {
-        self.pin_workers = pin;
+    /// Pin each worker to a CPU of its node (`true`: [`Affinity::Cpu`]) or leave the workers
+    /// unbound (`false`: [`Affinity::Unbound`]). Linux; ignored elsewhere. CPUs of a synthetic
+    /// topology are mapped onto the real CPUs modulo their number.
+    pub fn pin_workers(self, pin: bool) -> Self {
+        self.affinity(if pin {
+            Affinity::Cpu
+        } else {
+            Affinity::Unbound
+        })
+    }
+
+    /// Which CPUs the workers may run on; see [`Affinity`] for the choices and the default.
+    pub fn affinity(mut self, affinity: Affinity) -> Self {
+        self.affinity = Some(affinity);
         self
     }
 
@@ -213,15 +226,20 @@ impl Builder {
             exited_cv: Condvar::new(),
         });
 
+        let affinity = self
+            .affinity
+            .unwrap_or_else(|| Affinity::default_for(&shared.topology));
         let mut threads = Vec::with_capacity(workers);
-        for (index, &(_, cpu)) in placement.iter().enumerate() {
+        for (index, (node, cpu)) in placement.iter().enumerate() {
             let shared2 = shared.clone();
-            let pin = self.pin_workers;
+            let bind_to: Option<Vec<usize>> = affinity
+                .cpus_for(&shared.topology, *node, cpu)
+                .map(<[usize]>::to_vec);
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || {
-                    if pin {
-                        crate::pin::pin_current_thread(cpu);
+                    if let Some(cpus) = bind_to {
+                        crate::affinity::bind_current_thread(&cpus);
                     }
                     worker::worker_main(shared2, index)
                 });

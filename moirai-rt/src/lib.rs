@@ -16,6 +16,7 @@
 //! * [`time`] has the timers and [`spawn_blocking`] the blocking-work pool, both built on the
 //!   `async-io` / `blocking` crates of the smol ecosystem.
 
+mod affinity;
 mod block_on;
 #[cfg(not(loom))]
 mod blocking;
@@ -26,7 +27,6 @@ mod handle;
 mod metrics;
 #[cfg(target_os = "linux")]
 pub mod net;
-mod pin;
 mod runtime;
 mod scheduler;
 mod spawn;
@@ -37,6 +37,7 @@ pub mod time;
 pub mod topology;
 mod yield_now;
 
+pub use affinity::Affinity;
 pub use block_on::block_on;
 #[cfg(not(loom))]
 pub use blocking::spawn_blocking;
