@@ -26,6 +26,15 @@
 //! ([`Idle::end_search`] reports whether it was the last), so workers come up one after another,
 //! as fast as they find work, instead of all at once.
 //!
+//! # A node's own work
+//!
+//! `notify_work` treats every searcher as able to take any task, which is what the no-lost-wake-up
+//! argument needs. For locality it is too coarse: a task queued on node 1 while a worker of node
+//! 0 searches waits for that searcher to steal it across the boundary (or for node 0's chain of
+//! wake-ups to reach node 1), while node 1's workers sleep. [`Idle::notify_node`] adds one
+//! wake-up for the node itself, guided by per-node hints (`NodeSleepers::searching`, `waking`)
+//! that the protocol above never reads: it can only wake more, never fewer.
+//!
 //! # One wake-up in flight
 //!
 //! A notified worker does not count as a searcher until it has left its park and started looking,
@@ -59,6 +68,11 @@ use crate::sync::{fence, AtomicBool, AtomicUsize, Event, Ordering::SeqCst};
 struct NodeSleepers {
     sleepers: AtomicUsize,
     event: Event,
+    /// Workers of this node searching. Advisory, like `waking`: read only by
+    /// [`Idle::notify_node`], which no wake-up the protocol owes depends on.
+    searching: AtomicUsize,
+    /// This node's event was notified and no park of the node has ended since.
+    waking: AtomicBool,
 }
 
 pub(crate) struct Idle {
@@ -81,6 +95,8 @@ impl Idle {
                 CachePadded::new(NodeSleepers {
                     sleepers: AtomicUsize::new(0),
                     event: Event::new(),
+                    searching: AtomicUsize::new(0),
+                    waking: AtomicBool::new(false),
                 })
             })
             .collect();
@@ -94,12 +110,13 @@ impl Idle {
         }
     }
 
-    /// Becomes a searcher unless about half the workers already are.
-    pub(crate) fn try_begin_search(&self) -> bool {
+    /// A worker of `node` becomes a searcher unless about half the workers already are.
+    pub(crate) fn try_begin_search(&self, node: usize) -> bool {
         if self.searching.load(SeqCst) >= self.max_searching {
             return false;
         }
         self.searching.fetch_add(1, SeqCst);
+        self.nodes[node].searching.fetch_add(1, SeqCst);
         true
     }
 
@@ -111,9 +128,10 @@ impl Idle {
         self.searching.load(SeqCst) != 0
     }
 
-    /// Stops searching; `true` if this was the last searcher, who must then either re-check
-    /// every queue (before parking) or wake another worker (when it found work).
-    pub(crate) fn end_search(&self) -> bool {
+    /// A searcher of `node` stops searching; `true` if this was the last searcher, who must then
+    /// either re-check every queue (before parking) or wake another worker (when it found work).
+    pub(crate) fn end_search(&self, node: usize) -> bool {
+        self.nodes[node].searching.fetch_sub(1, SeqCst);
         let last = self.searching.fetch_sub(1, SeqCst) == 1;
         // The caller's re-check of the queues must not be ordered before this decrement (the
         // other half of the fence in `notify_work`). A SeqCst RMW already is a full barrier on
@@ -154,6 +172,34 @@ impl Idle {
         }
     }
 
+    /// Called after a task was queued on `node`'s injector (and [`Idle::notify_work`] was): wakes
+    /// a parked worker of `node` unless one of its workers is searching or a wake-up is already on
+    /// its way there, whatever the rest of the runtime is doing.
+    ///
+    /// `notify_work` wakes nobody while any worker searches or any wake-up is in flight, which is
+    /// right for work anyone may take: the searcher will find it. A task queued on a node is that
+    /// node's, and a searcher of another node takes it only as a remote steal (after its own node,
+    /// subject to the remote backoff) or not at all, while the node's own workers stay parked and,
+    /// when the node's workers are bound to its CPUs, those CPUs stay idle. Measured with
+    /// `numa_report --workload numa_model` (NUMA.md, "Waking the node the work is queued on").
+    ///
+    /// Purely additive: `notify_work` alone already guarantees that nothing is stranded, so this
+    /// reads its node's `searching` and `waking` as hints. A stale hint costs one wake-up too many
+    /// or too few for locality, never a lost one. With one node it wakes nobody `notify_work`
+    /// would not have: a searcher or a wake-up in flight is always the node's own.
+    pub(crate) fn notify_node(&self, node: usize) {
+        let slot = &self.nodes[node];
+        fence(SeqCst);
+        if slot.sleepers.load(SeqCst) == 0
+            || slot.searching.load(SeqCst) != 0
+            || slot.waking.load(SeqCst)
+            || slot.waking.swap(true, SeqCst)
+        {
+            return;
+        }
+        slot.event.notify(1);
+    }
+
     /// Notifies one parked worker, preferring `node` and then the nodes nearest to it; `false` if
     /// no node had a sleeper.
     ///
@@ -166,6 +212,7 @@ impl Idle {
         for &n in self.wake_order[node].iter() {
             let slot = &self.nodes[n];
             if slot.sleepers.load(SeqCst) != 0 {
+                slot.waking.store(true, SeqCst);
                 slot.event.notify(1);
                 return true;
             }
@@ -206,6 +253,7 @@ impl Idle {
         let slot = &self.nodes[node];
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
+        slot.waking.store(false, SeqCst);
         drop(listener);
         self.end_wake()
     }
@@ -251,6 +299,7 @@ impl Idle {
         });
         slot.sleepers.fetch_sub(1, SeqCst);
         self.sleepers.fetch_sub(1, SeqCst);
+        slot.waking.store(false, SeqCst);
         // The caller looks for work next (see `end_park`).
         (waited, self.end_wake())
     }
@@ -284,21 +333,24 @@ mod tests {
     #[test]
     fn at_most_half_search() {
         let idle = Idle::new(4, vec![vec![0]]);
-        assert!(idle.try_begin_search());
-        assert!(idle.try_begin_search());
+        assert!(idle.try_begin_search(0));
+        assert!(idle.try_begin_search(0));
         assert!(
-            !idle.try_begin_search(),
+            !idle.try_begin_search(0),
             "a third searcher of four workers must be refused"
         );
-        assert!(!idle.end_search());
-        assert!(idle.end_search(), "the second to stop is the last searcher");
+        assert!(!idle.end_search(0));
+        assert!(
+            idle.end_search(0),
+            "the second to stop is the last searcher"
+        );
         assert_eq!(idle.searching(), 0);
     }
 
     #[test]
     fn one_worker_may_always_search() {
         let idle = Idle::new(1, vec![vec![0]]);
-        assert!(idle.try_begin_search());
+        assert!(idle.try_begin_search(0));
     }
 
     #[test]
@@ -357,6 +409,59 @@ mod tests {
     }
 
     #[test]
+    fn a_task_queued_on_a_node_wakes_that_node_while_another_node_searches() {
+        let idle = Idle::new(3, vec![vec![0, 1], vec![1, 0]]);
+        let mut first = idle.begin_park(1);
+        assert!(idle.try_begin_search(0), "a worker of node 0 searches");
+        idle.notify_work(1);
+        assert!(
+            !notified(&mut first),
+            "notify_work leaves the task to the searcher"
+        );
+        idle.notify_node(1);
+        assert!(notified(&mut first), "but it is node 1's task");
+        let mut second = idle.begin_park(1);
+        idle.notify_node(1);
+        assert!(
+            !notified(&mut second),
+            "a wake-up to node 1 is on its way: a second task there wakes nobody more"
+        );
+        idle.end_park(1, first);
+        assert!(idle.try_begin_search(1), "a worker of node 1 searches");
+        idle.notify_node(1);
+        assert!(
+            !notified(&mut second),
+            "node 1's own searcher finds node 1's tasks"
+        );
+        idle.end_search(1);
+        idle.notify_node(1);
+        assert!(notified(&mut second));
+        idle.end_park(1, second);
+        idle.end_search(0);
+    }
+
+    #[test]
+    fn with_one_node_notify_node_wakes_nobody_notify_work_would_not() {
+        let idle = Idle::new(3, vec![vec![0]]);
+        let mut a = idle.begin_park(0);
+        let mut b = idle.begin_park(0);
+        idle.notify_work(0);
+        idle.notify_node(0);
+        assert_eq!(
+            u8::from(notified(&mut a)) + u8::from(notified(&mut b)),
+            1,
+            "one wake-up in flight, not two"
+        );
+        idle.end_park(0, a);
+        assert!(idle.try_begin_search(0));
+        idle.notify_work(0);
+        idle.notify_node(0);
+        assert!(!notified(&mut b), "the searcher finds it");
+        idle.end_search(0);
+        idle.end_park(0, b);
+    }
+
+    #[test]
     fn a_notification_that_finds_no_sleeper_leaves_no_wake_up_in_flight() {
         let idle = Idle::new(2, vec![vec![0]]);
         let listener = idle.begin_park(0);
@@ -395,6 +500,13 @@ mod loom_tests {
     }
 
     impl Model {
+        /// As `Shared::push_to_node`: queue, then both notifications.
+        fn publish(&self, node: usize) {
+            self.queued[node].fetch_add(1, SeqCst);
+            self.idle.notify_work(node);
+            self.idle.notify_node(node);
+        }
+
         fn pop(&self, node: usize) -> bool {
             let queued = &self.queued[node];
             let mut n = queued.load(SeqCst);
@@ -433,14 +545,14 @@ mod loom_tests {
                 }
                 // `next_local`, then `search` (becoming a searcher if allowed).
                 let found = self.pop(node) || {
-                    if !searching && self.idle.try_begin_search() {
+                    if !searching && self.idle.try_begin_search(node) {
                         searching = true;
                     }
                     searching && self.pop_any(node)
                 };
                 if found {
                     // `run_task`: the last searcher to find work hands the search on.
-                    if std::mem::take(&mut searching) && self.idle.end_search() {
+                    if std::mem::take(&mut searching) && self.idle.end_search(node) {
                         self.idle.notify_work(node);
                     }
                     self.finish_one();
@@ -450,8 +562,8 @@ mod loom_tests {
                     continue;
                 }
                 // `stop_searching_sees_work`, then `Worker::resume_as_searcher`.
-                if std::mem::take(&mut searching) && self.idle.end_search() && self.visible() {
-                    searching = self.idle.try_begin_search();
+                if std::mem::take(&mut searching) && self.idle.end_search(node) && self.visible() {
+                    searching = self.idle.try_begin_search(node);
                     continue;
                 }
                 // As `Worker::must_look_again`: a task that somebody is searching for is theirs.
@@ -459,7 +571,7 @@ mod loom_tests {
                     self.shutdown.load(SeqCst) || (self.visible() && !self.idle.has_searchers())
                 });
                 if ended_wake {
-                    searching = self.idle.try_begin_search();
+                    searching = self.idle.try_begin_search(node);
                 }
             }
         }
@@ -524,8 +636,7 @@ mod loom_tests {
                 .collect();
             let publish_last = move |m: &Model| {
                 for _ in 0..on_last_node {
-                    m.queued[workers - 1].fetch_add(1, SeqCst);
-                    m.idle.notify_work(workers - 1);
+                    m.publish(workers - 1);
                 }
             };
             if second_publisher {
@@ -533,8 +644,7 @@ mod loom_tests {
                 handles.push(loom::thread::spawn(move || publish_last(&m)));
             }
             for _ in 0..tasks {
-                model.queued[0].fetch_add(1, SeqCst);
-                model.idle.notify_work(0);
+                model.publish(0);
             }
             if !second_publisher {
                 publish_last(&model);

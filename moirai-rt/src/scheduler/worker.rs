@@ -263,7 +263,7 @@ impl Worker {
     }
 
     fn run_task(&self, task: Runnable) {
-        if self.searching.replace(false) && self.shared.idle.end_search() {
+        if self.searching.replace(false) && self.shared.idle.end_search(self.node) {
             // The last searcher found work: there may be more, so hand the search on.
             self.shared.idle.notify_work(self.node);
         }
@@ -441,7 +441,7 @@ impl Worker {
     /// and while we search nobody needs to wake a parked worker for new work.
     fn search(&self) -> Option<Runnable> {
         if !self.searching.get() {
-            if !self.shared.idle.try_begin_search() {
+            if !self.shared.idle.try_begin_search(self.node) {
                 return None;
             }
             self.searching.set(true);
@@ -638,7 +638,7 @@ impl Worker {
     /// `a_woken_worker_that_runs_its_own_nodes_task_wakes_the_next` in `idle.rs` finds both
     /// cases).
     fn resume_as_searcher(&self) {
-        if !self.searching.get() && self.shared.idle.try_begin_search() {
+        if !self.searching.get() && self.shared.idle.try_begin_search(self.node) {
             self.searching.set(true);
         }
     }
@@ -648,7 +648,9 @@ impl Worker {
     /// searcher to find it and woken nobody.
     fn stop_searching_sees_work(&self) -> bool {
         let shared = &*self.shared;
-        self.searching.replace(false) && shared.idle.end_search() && shared.has_visible_work()
+        self.searching.replace(false)
+            && shared.idle.end_search(self.node)
+            && shared.has_visible_work()
     }
 
     #[cfg(loom)]
