@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The NUMA evidence on a many-core machine (the device machine has 16 cores, one NUMA node):
 # builds in release, runs bench_report for tokio and Moirai on 1xN and 2x(N/2), and numa_report
-# (uniform, stranded, numa_model) on 2x(N/2) against 1xN, then prints one table.
+# (uniform, stranded, numa_model) on 2x(N/2) against 1xN, then prints one table. numa_report
+# binds each synthetic node's workers to its half of the CPUs (the flat runtime stays unbound);
+# pass NUMA_FLAGS=--unbound to compare without (NUMA.md, "Workers bound to their node").
 #
 #   benches/device.sh [THREADS]       (default: 16, or nproc if smaller)
 #
@@ -36,7 +38,7 @@ timeout 900 cargo build --release --example bench_report --example numa_report 2
 timeout "$step" target/release/examples/bench_report --threads "$threads" \
     --topology "1x$threads" --topology "2x$half" --runs "$runs" > "$out/bench_report.md"
 timeout "$step" target/release/examples/numa_report --threads "$threads" \
-    --topology "2x$half" --runs "$numa_runs" > "$out/numa_report.md"
+    --topology "2x$half" --runs "$numa_runs" ${NUMA_FLAGS:-} > "$out/numa_report.md"
 
 # One table: the hierarchy's cost on every bench_report workload (2x$half against 1x$threads,
 # bar: at most 1.05x), then the NUMA workloads (bars in the last column).

@@ -9,7 +9,8 @@
 //! For each workload: a table per node (tasks polled, tasks obtained at each level, steals by
 //! level, the locality share, tasks that ran away from their home node) for the hierarchical and
 //! the flat runtime, then one summary table with medians, throughput, their ratios and the bar.
-//! Runs alternate between the two runtimes so that both see the same machine noise.
+//! Runs alternate between the two runtimes so that both see the same machine noise. Each
+//! synthetic node of the hierarchical runtime gets CPUs of its own (`build_hierarchical`).
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -120,5 +120,6 @@ pub(crate) fn current_thread_cpus() -> Vec<usize> {
     }
 }
 
-#[cfg(all(test, target_os = "linux", not(loom)))]
+// Not under miri: it cannot make the affinity system calls these tests read back.
+#[cfg(all(test, target_os = "linux", not(loom), not(miri)))]
 mod tests;
