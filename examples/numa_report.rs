@@ -126,12 +126,7 @@ fn main() {
     let flat_spec = format!("1x{}", a.threads);
     let (hier, binding) = build_hierarchical(&a);
     // The node of each worker index in the hierarchical layout: the flat run's virtual nodes.
-    let vnode_of: Vec<usize> = hier
-        .metrics()
-        .workers
-        .iter()
-        .map(|w| w.node.index())
-        .collect();
+    let vnode_of: Vec<usize> = hier.metrics().worker_nodes();
     let vnodes = hier.topology().nodes().len();
     let flat_topology = flat_spec.parse().expect("1xN is a valid spec");
     let flat = build(a.threads, flat_topology, Affinity::Unbound);

@@ -32,12 +32,7 @@ fn off_the_workers_there_is_no_node_or_worker() {
 #[test]
 fn current_worker_and_node_agree_with_the_metrics() {
     let rt = synthetic(4, "2x2");
-    let nodes: Vec<usize> = rt
-        .metrics()
-        .workers
-        .iter()
-        .map(|w| w.node.index())
-        .collect();
+    let nodes: Vec<usize> = rt.metrics().worker_nodes();
     assert_eq!(nodes, vec![0, 0, 1, 1]);
     let (tx, rx) = mpsc::channel();
     for k in 0..2 {

@@ -220,6 +220,19 @@ impl RuntimeMetrics {
         }
     }
 
+    /// The node index of each worker, by worker index (the layout `Builder` chose).
+    ///
+    /// ```
+    /// let rt = moirai_rt::Runtime::builder()
+    ///     .topology("2x2".parse()?)
+    ///     .build()?;
+    /// assert_eq!(rt.metrics().worker_nodes(), vec![0, 0, 1, 1]);
+    /// # Ok::<(), moirai_rt::BuildError>(())
+    /// ```
+    pub fn worker_nodes(&self) -> Vec<usize> {
+        self.workers.iter().map(|w| w.node.index()).collect()
+    }
+
     /// Counters summed over every worker.
     pub fn total(&self) -> Counters {
         let mut t = Counters::default();

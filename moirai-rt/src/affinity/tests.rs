@@ -27,6 +27,11 @@ fn two_nodes_of_real_cpus(source: TopologySource) -> Topology {
     Topology::from_parts(nodes, distances, source).unwrap()
 }
 
+/// Each node's CPUs, by node index.
+fn cpus_by_node(topology: &Topology) -> Vec<Vec<usize>> {
+    topology.nodes().iter().map(|n| n.cpus().to_vec()).collect()
+}
+
 /// Starts `workers` workers bound by `affinity` and returns, per worker index, its node and the
 /// CPUs the OS lets its thread run on (read on the thread itself, before it runs any task).
 fn cpus_of_each_worker(
@@ -49,12 +54,7 @@ fn cpus_of_each_worker(
         builder = builder.affinity(a);
     }
     let rt = builder.build().unwrap();
-    let nodes: Vec<usize> = rt
-        .metrics()
-        .workers
-        .iter()
-        .map(|w| w.node.index())
-        .collect();
+    let nodes: Vec<usize> = rt.metrics().worker_nodes();
     drop(rt); // joins the workers: every hook has run
     let seen = std::mem::take(&mut *seen.lock().unwrap());
     assert_eq!(seen.len(), workers, "every worker ran the start hook");
@@ -67,7 +67,7 @@ fn cpus_of_each_worker(
 fn node_affinity_keeps_each_worker_on_its_nodes_cpus() {
     let topology = two_nodes_of_real_cpus(TopologySource::Synthetic);
     let workers = 2 * topology.num_nodes();
-    let expected: Vec<Vec<usize>> = topology.nodes().iter().map(|n| n.cpus().to_vec()).collect();
+    let expected = cpus_by_node(&topology);
     for (w, (node, cpus)) in cpus_of_each_worker(topology, workers, Some(Affinity::Node)) {
         assert_eq!(cpus, expected[node], "worker {w} on node {node}");
     }
@@ -77,7 +77,7 @@ fn node_affinity_keeps_each_worker_on_its_nodes_cpus() {
 fn cpu_affinity_pins_each_worker_to_one_cpu_of_its_node() {
     let topology = two_nodes_of_real_cpus(TopologySource::Synthetic);
     let workers = 2 * topology.num_nodes();
-    let node_cpus: Vec<Vec<usize>> = topology.nodes().iter().map(|n| n.cpus().to_vec()).collect();
+    let node_cpus = cpus_by_node(&topology);
     for (w, (node, cpus)) in cpus_of_each_worker(topology, workers, Some(Affinity::Cpu)) {
         assert_eq!(cpus.len(), 1, "worker {w}: {cpus:?}");
         assert!(node_cpus[node].contains(&cpus[0]), "worker {w}: {cpus:?}");
@@ -96,7 +96,7 @@ fn unbound_workers_keep_the_cpus_of_the_thread_that_built_the_runtime() {
 #[test]
 fn a_measured_multi_node_topology_binds_workers_to_their_node_by_default() {
     let topology = two_nodes_of_real_cpus(TopologySource::Sysfs);
-    let expected: Vec<Vec<usize>> = topology.nodes().iter().map(|n| n.cpus().to_vec()).collect();
+    let expected = cpus_by_node(&topology);
     let workers = 2 * topology.num_nodes();
     for (w, (node, cpus)) in cpus_of_each_worker(topology, workers, None) {
         assert_eq!(cpus, expected[node], "worker {w}");
