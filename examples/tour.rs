@@ -1,6 +1,6 @@
 //! The API tour of README.md, compiled (and runnable: `cargo run --example tour`).
 
-#[moirai::main] // also (worker_threads = 8, topology = "2x4", pin_workers = true)
+#[moirai::main] // also (worker_threads = 8, topology = "2x4", affinity = "node")
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Tasks: JoinHandle is a Future of Result<T, JoinError>; dropping it detaches the task.
     let h = moirai::spawn(async { 6 * 7 });

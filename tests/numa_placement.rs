@@ -181,3 +181,14 @@ fn a_task_behind_a_wake_up_in_flight_is_not_left_waiting() {
     );
     drop(release_tx);
 }
+
+/// The attributes take an affinity and hand it to the real builder (the expansion tests check
+/// the builder call; this one that it names the facade's type and the runtime runs).
+#[moirai::test(topology = "2x1", affinity = "node")]
+async fn the_test_attribute_takes_an_affinity() {
+    assert_eq!(moirai::Handle::current().topology().num_nodes(), 2);
+    let on_a_worker = moirai::spawn_on(moirai::NodeId::new(1), async {
+        moirai::current_node().is_some()
+    });
+    assert!(on_a_worker.await.unwrap());
+}

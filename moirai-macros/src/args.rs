@@ -10,7 +10,8 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Token};
 
 /// The names accepted, for error messages.
-const EXPECTED: &str = "expected one of `worker_threads`, `topology`, `pin_workers`, `crate`";
+const EXPECTED: &str =
+    "expected one of `worker_threads`, `topology`, `affinity`, `pin_workers`, `crate`";
 
 /// The parsed arguments of `#[moirai::main(...)]` / `#[moirai::test(...)]`.
 #[derive(Default)]
@@ -21,6 +22,8 @@ pub(crate) struct Args {
     pub(crate) topology: Option<LitStr>,
     /// `pin_workers = true|false`.
     pub(crate) pin_workers: Option<LitBool>,
+    /// `affinity = "node"|"cpu"|"unbound"`: the variant's name and the literal's span.
+    pub(crate) affinity: Option<(&'static str, Span)>,
     /// `crate = "path"`: the path to the `moirai` crate.
     pub(crate) krate: Option<syn::Path>,
 }
@@ -78,6 +81,12 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
                     }
                 });
             }
+            "affinity" => {
+                if args.affinity.is_some() {
+                    return Err(duplicate());
+                }
+                args.affinity = Some(affinity(value)?);
+            }
             "crate" => {
                 if args.krate.is_some() {
                     return Err(duplicate());
@@ -102,7 +111,31 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
             }
         }
     }
+    if let (Some(pin), Some(_)) = (&args.pin_workers, &args.affinity) {
+        return Err(syn::Error::new(
+            pin.span(),
+            "`pin_workers` and `affinity` both say where workers run; keep `affinity` \
+             (`pin_workers = true` is `affinity = \"cpu\"`)",
+        ));
+    }
     Ok(args)
+}
+
+/// `affinity = "node" | "cpu" | "unbound"`: the `Affinity` variant to name.
+fn affinity(value: &Expr) -> syn::Result<(&'static str, Span)> {
+    let lit = string_literal(value, "affinity", "\"node\"")?;
+    let variant = match lit.value().as_str() {
+        "node" => "Node",
+        "cpu" => "Cpu",
+        "unbound" => "Unbound",
+        other => {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("`affinity` must be \"node\", \"cpu\" or \"unbound\", not {other:?}"),
+            ))
+        }
+    };
+    Ok((variant, lit.span()))
 }
 
 /// The path as written (`worker_threads`, `crate`, `a::b`).
@@ -203,7 +236,39 @@ mod tests {
         assert!(args.worker_threads.is_none());
         assert!(args.topology.is_none());
         assert!(args.pin_workers.is_none());
+        assert!(args.affinity.is_none());
         assert!(args.krate.is_none());
+    }
+
+    #[test]
+    fn parses_affinity() {
+        for (value, variant) in [("node", "Node"), ("cpu", "Cpu"), ("unbound", "Unbound")] {
+            let args = parse(quote!(affinity = #value)).unwrap();
+            assert_eq!(args.affinity.map(|(v, _)| v), Some(variant));
+        }
+    }
+
+    #[test]
+    fn rejects_bad_affinity() {
+        for (tokens, needle) in [
+            (quote!(affinity = node), "must be a string literal"),
+            (
+                quote!(affinity = "numa"),
+                "must be \"node\", \"cpu\" or \"unbound\", not \"numa\"",
+            ),
+            (quote!(affinity = "Node"), "not \"Node\""),
+            (
+                quote!(pin_workers = true, affinity = "node"),
+                "`pin_workers` and `affinity` both say where workers run",
+            ),
+            (
+                quote!(affinity = "cpu", pin_workers = false),
+                "`pin_workers` and `affinity` both say where workers run",
+            ),
+        ] {
+            let e = err(tokens.clone());
+            assert!(e.to_string().contains(needle), "{tokens}: {e}");
+        }
     }
 
     #[test]
@@ -243,6 +308,7 @@ mod tests {
             quote!(worker_threads = 1, worker_threads = 2),
             quote!(topology = "1x1", topology = "1x1"),
             quote!(pin_workers = true, pin_workers = true),
+            quote!(affinity = "node", affinity = "cpu"),
             quote!(crate = "a", crate = "b"),
         ] {
             let e = err(tokens);

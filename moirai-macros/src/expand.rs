@@ -4,7 +4,7 @@
 //! #[attrs] vis fn name() -> T {
 //!     let body = async move { body };
 //!     KRATE::Runtime::builder()
-//!         [.worker_threads(N)] [.topology(..)] [.pin_workers(b)]
+//!         [.worker_threads(N)] [.topology(..)] [.pin_workers(b)] [.affinity(..)]
 //!         .build()
 //!         .expect("failed to build the Moirai runtime")
 //!         .block_on(body)
@@ -146,6 +146,10 @@ fn generate(kind: Kind, args: &Args, function: ItemFn) -> syn::Result<TokenStrea
     if let Some(pin) = &args.pin_workers {
         configure.extend(quote_spanned!(pin.span()=> .pin_workers(#pin)));
     }
+    if let Some((variant, span)) = args.affinity {
+        let variant = syn::Ident::new(variant, span);
+        configure.extend(quote_spanned!(span=> .affinity(#krate::Affinity::#variant)));
+    }
 
     let test_attr = match kind {
         Kind::Main => TokenStream::new(),
@@ -207,6 +211,28 @@ mod tests {
                             .expect("topology spec validated at compile time")
                     )
                     .pin_workers(true)
+                    .build()
+                    .expect("failed to build the Moirai runtime")
+                    .block_on(body)
+            }
+        });
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn expands_affinity_to_the_variant_of_the_crate_named() {
+        let out = expanded(
+            Kind::Main,
+            quote!(affinity = "node", crate = "crate::rt"),
+            quote!(
+                async fn start() {}
+            ),
+        );
+        let expected = normalized(quote! {
+            fn start() {
+                let body = async move {};
+                crate::rt::Runtime::builder()
+                    .affinity(crate::rt::Affinity::Node)
                     .build()
                     .expect("failed to build the Moirai runtime")
                     .block_on(body)

@@ -15,7 +15,10 @@
 //! - `worker_threads = N`: an integer literal, at least 1;
 //! - `topology = "NxW"`: `N` nodes of `W` workers (the grammar of the runtime's
 //!   `Topology::from_str`, checked here at compile time);
-//! - `pin_workers = true | false`;
+//! - `affinity = "node" | "cpu" | "unbound"`: which CPUs the workers may run on (the runtime's
+//!   `Affinity`; by default bound to their node on a machine with several NUMA nodes);
+//! - `pin_workers = true | false`: the older spelling of `affinity = "cpu"` / `"unbound"` (not
+//!   both);
 //! - `crate = "path"`: where the `moirai` crate is, for code that renames or re-exports it
 //!   (default `::moirai`).
 //!

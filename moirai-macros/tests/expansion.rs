@@ -7,6 +7,7 @@ use std::cell::RefCell;
 mod mock {
     pub use moirai_rt::topology;
     use moirai_rt::topology::Topology;
+    pub use moirai_rt::Affinity;
     use moirai_rt::BuildError;
     use std::future::Future;
 
@@ -16,6 +17,7 @@ mod mock {
         pub worker_threads: Option<usize>,
         pub topology: Option<Topology>,
         pub pin_workers: Option<bool>,
+        pub affinity: Option<Affinity>,
         pub built: bool,
     }
 
@@ -46,6 +48,11 @@ mod mock {
 
         pub fn pin_workers(mut self, pin: bool) -> Builder {
             self.0.pin_workers = Some(pin);
+            self
+        }
+
+        pub fn affinity(mut self, a: Affinity) -> Builder {
+            self.0.affinity = Some(a);
             self
         }
 
@@ -127,6 +134,12 @@ async fn test_may_return_a_result() -> Result<(), String> {
 #[should_panic(expected = "from inside the body")]
 async fn test_keeps_should_panic() {
     panic!("from inside the body");
+}
+
+#[moirai_macros::test(crate = "crate::mock", affinity = "node")]
+async fn test_passes_affinity() {
+    assert_eq!(last().affinity, Some(moirai_rt::Affinity::Node));
+    assert_eq!(last().pin_workers, None);
 }
 
 #[moirai_macros::test(crate = "crate::mock", pin_workers = false)]

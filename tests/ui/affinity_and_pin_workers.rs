@@ -1,0 +1,2 @@
+#[moirai::main(pin_workers = true, affinity = "cpu")]
+async fn main() {}

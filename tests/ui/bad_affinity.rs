@@ -1,0 +1,2 @@
+#[moirai::main(affinity = "numa")]
+async fn main() {}
