@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use moirai::topology::{parse_cpulist, Topology, TopologySource};
+use moirai::topology::{allowed_cpus, Topology, TopologySource};
 use moirai::{Affinity, Counters, NodeId, Runtime};
 
 #[path = "numa_report/args.rs"]
@@ -41,20 +41,6 @@ fn build(threads: usize, topology: Topology, affinity: Affinity) -> Runtime {
         .unwrap_or_else(|e| panic!("cannot build a runtime on {topology}: {e}"))
 }
 
-/// The CPUs this process may run on (`Cpus_allowed_list`), else `0..available_parallelism`.
-fn allowed_cpus() -> Vec<usize> {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Cpus_allowed_list:"))?;
-            parse_cpulist(line.split_once(':')?.1).ok()
-        })
-        .filter(|cpus| !cpus.is_empty())
-        .unwrap_or_else(|| {
-            (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
-        })
-}
-
 /// The hierarchical runtime. A NUMA node owns its cores: an idle node's cores stay idle, and a
 /// busy node's workers never run on them. Synthetic nodes own nothing (their CPU numbers are
 /// virtual), so by default the allowed CPUs are split between the nodes in equal contiguous blocks and
@@ -69,7 +55,9 @@ fn build_hierarchical(a: &args::Args) -> (Runtime, String) {
         .parse()
         .unwrap_or_else(|e| panic!("bad topology {:?}: {e}", a.topology));
     let n = spec.num_nodes();
-    let cpus = allowed_cpus();
+    let cpus = allowed_cpus().unwrap_or_else(|| {
+        (0..std::thread::available_parallelism().map_or(1, usize::from)).collect()
+    });
     if a.unbound || cpus.len() < n {
         let why = if a.unbound {
             "unbound (--unbound)".to_string()

@@ -30,7 +30,7 @@ mod hwloc;
 mod spec;
 mod sysfs;
 
-pub use sysfs::{format_cpulist, parse_cpulist, parse_distance_line};
+pub use sysfs::{allowed_cpus, format_cpulist, parse_cpulist, parse_distance_line};
 
 /// The environment variable [`Topology::detect`] reads a spec such as `2x4` from.
 pub const TOPOLOGY_ENV: &str = "MOIRAI_TOPOLOGY";

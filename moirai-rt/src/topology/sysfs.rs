@@ -125,8 +125,9 @@ pub(crate) fn parse_allowed_cpus(status: &str) -> Option<Vec<usize>> {
         .filter(|cpus| !cpus.is_empty())
 }
 
-/// The CPUs this process may run on, if Linux says.
-pub(crate) fn allowed_cpus() -> Option<Vec<usize>> {
+/// The CPUs this process may run on (the `Cpus_allowed_list` of `/proc/self/status`), if Linux
+/// says; real CPU numbers, in increasing order.
+pub fn allowed_cpus() -> Option<Vec<usize>> {
     parse_allowed_cpus(&fs::read_to_string(PROC_SELF_STATUS).ok()?)
 }
 
