@@ -31,9 +31,10 @@
 //! `notify_work` treats every searcher as able to take any task, which is what the no-lost-wake-up
 //! argument needs. For locality it is too coarse: a task queued on node 1 while a worker of node
 //! 0 searches waits for that searcher to steal it across the boundary (or for node 0's chain of
-//! wake-ups to reach node 1), while node 1's workers sleep. [`Idle::notify_node`] adds one
-//! wake-up for the node itself, guided by per-node hints (`NodeSleepers::searching`, `waking`)
-//! that the protocol above never reads: it can only wake more, never fewer.
+//! wake-ups to reach node 1), while node 1's workers sleep. [`Idle::notify_node_work`] adds one
+//! wake-up for the node itself (`Idle::wake_node`), guided by per-node hints
+//! (`NodeSleepers::searching`, `waking`) that the protocol above never reads: it can only wake
+//! more, never fewer.
 //!
 //! # One wake-up in flight
 //!
@@ -69,7 +70,7 @@ struct NodeSleepers {
     sleepers: AtomicUsize,
     event: Event,
     /// Workers of this node searching. Advisory, like `waking`: read only by
-    /// [`Idle::notify_node`], which no wake-up the protocol owes depends on.
+    /// `Idle::wake_node`, which no wake-up the protocol owes depends on.
     searching: AtomicUsize,
     /// This node's event was notified and no park of the node has ended since.
     waking: AtomicBool,
@@ -172,24 +173,31 @@ impl Idle {
         }
     }
 
-    /// Called after a task was queued on `node`'s injector (and [`Idle::notify_work`] was): wakes
-    /// a parked worker of `node` unless one of its workers is searching or a wake-up is already on
-    /// its way there, whatever the rest of the runtime is doing.
+    /// Called after a task was queued on `node`'s injector: [`Idle::notify_work`], then
+    /// [`Idle::wake_node`] for locality.
+    pub(crate) fn notify_node_work(&self, node: usize) {
+        self.notify_work(node);
+        self.wake_node(node);
+    }
+
+    /// The locality half of [`Idle::notify_node_work`]: wakes a parked worker of `node` unless one
+    /// of its workers is searching or a wake-up is already on its way there, whatever the rest of
+    /// the runtime is doing.
     ///
     /// `notify_work` wakes nobody while any worker searches or any wake-up is in flight, which is
     /// right for work anyone may take: the searcher will find it. A task queued on a node is that
     /// node's, and a searcher of another node takes it only as a remote steal (after its own node,
     /// subject to the remote backoff) or not at all, while the node's own workers stay parked and,
     /// when the node's workers are bound to its CPUs, those CPUs stay idle. Measured with
-    /// `numa_report --workload numa_model` (NUMA.md, "Waking the node the work is queued on").
+    /// `numa_report --workload numa_model` (NUMA.md, "Workers bound to their node").
     ///
     /// Purely additive: `notify_work` alone already guarantees that nothing is stranded, so this
-    /// reads its node's `searching` and `waking` as hints. A stale hint costs one wake-up too many
-    /// or too few for locality, never a lost one. With one node it wakes nobody `notify_work`
-    /// would not have: a searcher or a wake-up in flight is always the node's own.
-    pub(crate) fn notify_node(&self, node: usize) {
+    /// reads its node's `searching` and `waking` as hints, with no fence of its own (the one
+    /// `notify_work` just made orders the push before these loads). A stale hint costs one wake-up
+    /// too many or too few for locality, never a lost one. With one node it wakes nobody
+    /// `notify_work` would not have: a searcher or a wake-up in flight is always the node's own.
+    fn wake_node(&self, node: usize) {
         let slot = &self.nodes[node];
-        fence(SeqCst);
         if slot.sleepers.load(SeqCst) == 0
             || slot.searching.load(SeqCst) != 0
             || slot.waking.load(SeqCst)
@@ -418,35 +426,35 @@ mod tests {
             !notified(&mut first),
             "notify_work leaves the task to the searcher"
         );
-        idle.notify_node(1);
+        idle.wake_node(1);
         assert!(notified(&mut first), "but it is node 1's task");
         let mut second = idle.begin_park(1);
-        idle.notify_node(1);
+        idle.wake_node(1);
         assert!(
             !notified(&mut second),
             "a wake-up to node 1 is on its way: a second task there wakes nobody more"
         );
         idle.end_park(1, first);
         assert!(idle.try_begin_search(1), "a worker of node 1 searches");
-        idle.notify_node(1);
+        idle.wake_node(1);
         assert!(
             !notified(&mut second),
             "node 1's own searcher finds node 1's tasks"
         );
         idle.end_search(1);
-        idle.notify_node(1);
+        idle.wake_node(1);
         assert!(notified(&mut second));
         idle.end_park(1, second);
         idle.end_search(0);
     }
 
     #[test]
-    fn with_one_node_notify_node_wakes_nobody_notify_work_would_not() {
+    fn with_one_node_wake_node_wakes_nobody_notify_work_would_not() {
         let idle = Idle::new(3, vec![vec![0]]);
         let mut a = idle.begin_park(0);
         let mut b = idle.begin_park(0);
         idle.notify_work(0);
-        idle.notify_node(0);
+        idle.wake_node(0);
         assert_eq!(
             u8::from(notified(&mut a)) + u8::from(notified(&mut b)),
             1,
@@ -455,7 +463,7 @@ mod tests {
         idle.end_park(0, a);
         assert!(idle.try_begin_search(0));
         idle.notify_work(0);
-        idle.notify_node(0);
+        idle.wake_node(0);
         assert!(!notified(&mut b), "the searcher finds it");
         idle.end_search(0);
         idle.end_park(0, b);
@@ -500,11 +508,10 @@ mod loom_tests {
     }
 
     impl Model {
-        /// As `Shared::push_to_node`: queue, then both notifications.
+        /// As `Shared::push_to_node`.
         fn publish(&self, node: usize) {
             self.queued[node].fetch_add(1, SeqCst);
-            self.idle.notify_work(node);
-            self.idle.notify_node(node);
+            self.idle.notify_node_work(node);
         }
 
         fn pop(&self, node: usize) -> bool {

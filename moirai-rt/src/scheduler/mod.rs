@@ -19,7 +19,7 @@
 //! | yield (woken while running) | back of the worker's deque | home node's injector |
 //!
 //! Every push is followed by [`Idle::notify_work`], aimed at the node the task went to. A push
-//! to a node's injector is also followed by [`Idle::notify_node`], which wakes one of that
+//! to a node's injector uses [`Idle::notify_node_work`], which also wakes one of that
 //! node's own workers when none of them is searching or on its way, even while a worker of
 //! another node searches (that one would take the task only as a remote steal).
 //!
@@ -191,13 +191,12 @@ impl Shared {
     }
 
     /// Pushes into `node`'s injector (or the node it routes to) and wakes a worker there: one
-    /// of the node's own, unless one is searching or on its way (`Idle::notify_node`), on top of
+    /// of the node's own, unless one is searching or on its way (`Idle::notify_node_work`), on top of
     /// the wake-up (or not) that the protocol owes for any task.
     pub(crate) fn push_to_node(&self, node: usize, runnable: Runnable) {
         let node = self.nodes[node].route;
         self.push_injector(&self.nodes[node].injector, runnable);
-        self.idle.notify_work(node);
-        self.idle.notify_node(node);
+        self.idle.notify_node_work(node);
     }
 
     /// Pushes a task spawned from outside the runtime into the global injector.
