@@ -58,16 +58,16 @@ impl Affinity {
 
     /// The CPUs a worker placed on `node` and `cpu` (see `scheduler::placement`) may run on, or
     /// `None` for no binding.
-    pub(crate) fn cpus_for<'t>(
+    pub(crate) fn cpus_for(
         self,
-        topology: &'t Topology,
+        topology: &Topology,
         node: usize,
-        cpu: &'t usize,
-    ) -> Option<&'t [usize]> {
+        cpu: usize,
+    ) -> Option<Vec<usize>> {
         match self {
             Affinity::Unbound => None,
-            Affinity::Node => Some(topology.nodes()[node].cpus()),
-            Affinity::Cpu => Some(std::slice::from_ref(cpu)),
+            Affinity::Node => Some(topology.nodes()[node].cpus().to_vec()),
+            Affinity::Cpu => Some(vec![cpu]),
         }
     }
 }

@@ -230,11 +230,9 @@ impl Builder {
             .affinity
             .unwrap_or_else(|| Affinity::default_for(&shared.topology));
         let mut threads = Vec::with_capacity(workers);
-        for (index, (node, cpu)) in placement.iter().enumerate() {
+        for (index, &(node, cpu)) in placement.iter().enumerate() {
             let shared2 = shared.clone();
-            let bind_to: Option<Vec<usize>> = affinity
-                .cpus_for(&shared.topology, *node, cpu)
-                .map(<[usize]>::to_vec);
+            let bind_to = affinity.cpus_for(&shared.topology, node, cpu);
             let spawned = std::thread::Builder::new()
                 .name(format!("{}-{index}", self.thread_name))
                 .spawn(move || {
